@@ -1,0 +1,97 @@
+namespace Chat.Domain
+
+open System
+
+/// Character classes of the protocol's names, kept in one place so every entry point agrees.
+module internal NameRules =
+    let isWordChar (c: char) =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c = '_'
+
+    /// `[first][rest]{0,maxRest}`, ASCII only.
+    let matches (rest: char -> bool) (maxLength: int) (s: string) =
+        not (isNull s)
+        && s.Length >= 1
+        && s.Length <= maxLength
+        && isWordChar s[0]
+        && s |> Seq.skip 1 |> Seq.forall rest
+
+/// A user name: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}`, folded to lower case.
+type Username = private Username of string
+
+module Username =
+    let private isRest c =
+        NameRules.isWordChar c || c = '.' || c = '-'
+
+    let tryCreate (s: string) : Username option =
+        if NameRules.matches isRest 32 s then
+            Some(Username(s.ToLowerInvariant()))
+        else
+            None
+
+    let value (Username s) = s
+
+/// A room name: `[A-Za-z0-9_][A-Za-z0-9_.#-]{0,63}`, folded to lower case.
+type RoomName = private RoomName of string
+
+module RoomName =
+    let private isRest c =
+        NameRules.isWordChar c || c = '.' || c = '#' || c = '-'
+
+    let tryCreate (s: string) : RoomName option =
+        if NameRules.matches isRest 64 s then
+            Some(RoomName(s.ToLowerInvariant()))
+        else
+            None
+
+    let value (RoomName s) = s
+
+    /// Where every session starts and where `/leave` goes.
+    let lobby = RoomName "lobby"
+
+/// A password as typed: 1 to 72 bytes of UTF-8, bcrypt's limit (longer ones are refused, never cut).
+type Password = private Password of string
+
+/// Why a password was refused.
+type PasswordError =
+    | Empty
+    | TooLong of bytes: int
+
+module Password =
+    [<Literal>]
+    let MaxBytes = 72
+
+    let tryCreate (s: string) : Result<Password, PasswordError> =
+        if String.IsNullOrEmpty s then
+            Error Empty
+        else
+            let n = Text.Encoding.UTF8.GetByteCount s
+            if n > MaxBytes then Error(TooLong n) else Ok(Password s)
+
+    let value (Password s) = s
+
+    /// Length in characters (text elements are not worth the cost here), for the REGISTER minimum.
+    let length (Password s) = s.Length
+
+/// An opaque message id: unique within its room (MSG) or its publisher (PUB), no spaces.
+type MsgId = private MsgId of string
+
+module MsgId =
+    let tryCreate (s: string) : MsgId option =
+        if String.IsNullOrEmpty s || s.Length > 64 || s |> Seq.exists (fun c -> c <= ' ' || c > '~') then
+            None
+        else
+            Some(MsgId s)
+
+    let value (MsgId s) = s
+
+/// Identifies one login session across all instances; fences late cleanups.
+type SessionId = private SessionId of string
+
+module SessionId =
+    let tryCreate (s: string) : SessionId option =
+        if String.IsNullOrEmpty s || s.Length > 64 || s |> Seq.exists (fun c -> not (Char.IsAsciiLetterOrDigit c || c = '-')) then
+            None
+        else
+            Some(SessionId s)
+
+    let value (SessionId s) = s

@@ -1,0 +1,71 @@
+namespace Chat.Server
+
+open System
+open Chat.Domain
+
+/// Shared state could not be reached; the command answers `ERR UNAVAILABLE` and nothing changed.
+/// An exception, not a DU case: any call can hit it, and it is handled once, per command.
+exception BackendUnavailable of reason: string
+
+/// What happens when a user logs in while a session of theirs exists (on any instance).
+type DuplicateLoginPolicy =
+    /// The earlier session is told and closed; the new login succeeds.
+    | ForceLogout
+    /// The new login gets `ERR DUPLICATE_LOGIN`; the earlier session is untouched.
+    | Reject
+
+type ClaimOutcome =
+    /// The name is this session's now, in the lobby; `evicted` is the session it replaced, and its room.
+    | Claimed of evicted: (SessionId * RoomName) option
+    /// Reject policy: another session holds the name.
+    | AlreadyOnline
+
+type HistoryEntry =
+    { Id: MsgId
+      From: Username
+      UnixMs: int64
+      Text: string }
+
+/// The state port: everything instances share. Two adapters keep this contract:
+/// `MemoryBackend` (one instance, no Redis) and `RedisBackend` (any number of instances).
+/// Every method may raise `BackendUnavailable`.
+type IChatBackend =
+    inherit IDisposable
+
+    /// The bcrypt hash of an account.
+    abstract PasswordHash: Username -> string option
+    /// Creates the account; false, and nothing changed, when it exists.
+    abstract CreateAccount: Username * passwordHash: string -> bool
+    abstract UserExists: Username -> bool
+
+    /// Failed logins in the current one-minute windows: (for this username, from this address).
+    abstract FailedLogins: Username * address: string -> int * int
+    abstract RecordFailedLogin: Username * address: string -> unit
+
+    /// Atomically makes `sid` the user's one session, in the lobby, under the policy.
+    abstract Claim: Username * SessionId * DuplicateLoginPolicy -> ClaimOutcome
+    /// Ends the session if it still owns the name (a fence: a late cleanup never removes a newer
+    /// session); Some room it was in when it did.
+    abstract Release: Username * SessionId -> RoomName option
+    /// Moves the session between rooms; false when it no longer owns the name.
+    abstract Move: Username * SessionId * from: RoomName * into: RoomName -> bool
+    /// Rooms with members, and how many.
+    abstract Rooms: unit -> (RoomName * int) list
+    abstract Members: RoomName -> Username list
+    /// Users online on any instance.
+    abstract Online: unit -> Username list
+
+    abstract Subscribe: follower: Username * target: Username -> unit
+    abstract Unsubscribe: follower: Username * target: Username -> unit
+    abstract Subscriptions: follower: Username -> Username list
+
+    /// Appends to the room's history and sends `Said` on the bus, as one step; the message id.
+    abstract Say: RoomName * from: Username * text: string * unixMs: int64 -> MsgId
+    /// Sends `Published` to the publisher's online subscribers; the id and how many they were.
+    abstract Publish: from: Username * text: string -> MsgId * int
+    /// The last `count` messages of the room, oldest first.
+    abstract History: RoomName * count: int -> HistoryEntry list
+    /// Sends any other event on the bus.
+    abstract Announce: BusEvent -> unit
+    /// Where bus events go, in bus order, one at a time; set once, before the first login.
+    abstract Listen: (BusEvent -> unit) -> unit

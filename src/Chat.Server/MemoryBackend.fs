@@ -1,0 +1,177 @@
+namespace Chat.Server
+
+open System.Collections.Generic
+open Chat.Domain
+
+/// The state port in this process's memory: one instance, no Redis. One lock guards all of it,
+/// and bus events are handed to the listener under that lock, so they have one order, as with Redis.
+type MemoryBackend(historyLimit: int, clock: unit -> int64) =
+    let gate = obj ()
+    let accounts = Dictionary<Username, string>()
+    let sessions = Dictionary<Username, SessionId * RoomName>()
+    let rooms = Dictionary<RoomName, SortedSet<string>>()
+    let follows = Dictionary<Username, HashSet<Username>>()
+    let histories = Dictionary<RoomName, Queue<HistoryEntry>>()
+    let roomSeq = Dictionary<RoomName, int64>()
+    let pubSeq = Dictionary<Username, int64>()
+    let failures = Dictionary<string, int64 * int>()
+    let mutable listener: BusEvent -> unit = ignore
+
+    let windowMs = 60_000L
+
+    let failuresOf key now =
+        match failures.TryGetValue key with
+        | true, (start, n) when now - start < windowMs -> n
+        | _ -> 0
+
+    let bump key now =
+        match failures.TryGetValue key with
+        | true, (start, n) when now - start < windowMs -> failures[key] <- (start, n + 1)
+        | _ -> failures[key] <- (now, 1)
+
+    let addMember room (user: Username) =
+        match rooms.TryGetValue room with
+        | true, set -> set.Add(Username.value user) |> ignore
+        | _ -> rooms[room] <- SortedSet([ Username.value user ], System.StringComparer.Ordinal)
+
+    let removeMember room (user: Username) =
+        match rooms.TryGetValue room with
+        | true, set ->
+            set.Remove(Username.value user) |> ignore
+            if set.Count = 0 then rooms.Remove room |> ignore
+        | _ -> ()
+
+    let next (d: Dictionary<'k, int64>) key =
+        let n =
+            match d.TryGetValue key with
+            | true, n -> n + 1L
+            | _ -> 1L
+        d[key] <- n
+        n
+
+    let owns user sid =
+        match sessions.TryGetValue user with
+        | true, (owner, room) when owner = sid -> Some room
+        | _ -> None
+
+    let locked f = lock gate f
+
+    interface IChatBackend with
+        member _.PasswordHash user =
+            locked (fun () ->
+                match accounts.TryGetValue user with
+                | true, h -> Some h
+                | _ -> None)
+
+        member _.CreateAccount(user, hash) = locked (fun () -> accounts.TryAdd(user, hash))
+        member _.UserExists user = locked (fun () -> accounts.ContainsKey user)
+
+        member _.FailedLogins(user, address) =
+            let now = clock ()
+            locked (fun () -> failuresOf ("u:" + Username.value user) now, failuresOf ("a:" + address) now)
+
+        member _.RecordFailedLogin(user, address) =
+            let now = clock ()
+            locked (fun () ->
+                bump ("u:" + Username.value user) now
+                bump ("a:" + address) now)
+
+        member _.Claim(user, sid, policy) =
+            locked (fun () ->
+                match sessions.TryGetValue user, policy with
+                | (true, _), Reject -> AlreadyOnline
+                | existing, _ ->
+                    let evicted =
+                        match existing with
+                        | true, (oldSid, oldRoom) ->
+                            removeMember oldRoom user
+                            Some(oldSid, oldRoom)
+                        | _ -> None
+                    sessions[user] <- (sid, RoomName.lobby)
+                    addMember RoomName.lobby user
+                    Claimed evicted)
+
+        member _.Release(user, sid) =
+            locked (fun () ->
+                match owns user sid with
+                | Some room ->
+                    sessions.Remove user |> ignore
+                    removeMember room user
+                    Some room
+                | None -> None)
+
+        member _.Move(user, sid, from, into) =
+            locked (fun () ->
+                match owns user sid with
+                | Some _ ->
+                    removeMember from user
+                    addMember into user
+                    sessions[user] <- (sid, into)
+                    true
+                | None -> false)
+
+        member _.Rooms() =
+            locked (fun () -> [ for KeyValue(room, set) in rooms -> room, set.Count ])
+
+        member _.Members room =
+            locked (fun () ->
+                match rooms.TryGetValue room with
+                | true, set -> set |> Seq.choose Username.tryCreate |> List.ofSeq
+                | _ -> [])
+
+        member _.Online() = locked (fun () -> List.ofSeq sessions.Keys)
+
+        member _.Subscribe(follower, target) =
+            locked (fun () ->
+                match follows.TryGetValue follower with
+                | true, set -> set.Add target |> ignore
+                | _ -> follows[follower] <- HashSet [ target ])
+
+        member _.Unsubscribe(follower, target) =
+            locked (fun () ->
+                match follows.TryGetValue follower with
+                | true, set -> set.Remove target |> ignore
+                | _ -> ())
+
+        member _.Subscriptions follower =
+            locked (fun () ->
+                match follows.TryGetValue follower with
+                | true, set -> List.ofSeq set
+                | _ -> [])
+
+        member _.Say(room, from, text, unixMs) =
+            locked (fun () ->
+                let id = MsgId.tryCreate (string (next roomSeq room)) |> Option.get
+                let history =
+                    match histories.TryGetValue room with
+                    | true, q -> q
+                    | _ ->
+                        let q = Queue()
+                        histories[room] <- q
+                        q
+                history.Enqueue { Id = id; From = from; UnixMs = unixMs; Text = text }
+                while history.Count > historyLimit do
+                    history.Dequeue() |> ignore
+                listener (BusEvent.Said(room, id, from, text))
+                id)
+
+        member _.Publish(from, text) =
+            locked (fun () ->
+                let id = MsgId.tryCreate (string (next pubSeq from)) |> Option.get
+                let recipients =
+                    [ for KeyValue(follower, targets) in follows do
+                          if targets.Contains from && sessions.ContainsKey follower then follower ]
+                listener (BusEvent.Published(id, from, text, recipients))
+                id, recipients.Length)
+
+        member _.History(room, count) =
+            locked (fun () ->
+                match histories.TryGetValue room with
+                | true, q -> q |> Seq.skip (max 0 (q.Count - count)) |> List.ofSeq
+                | _ -> [])
+
+        member _.Announce event = locked (fun () -> listener event)
+        member _.Listen handler = locked (fun () -> listener <- handler)
+
+    interface System.IDisposable with
+        member _.Dispose() = ()

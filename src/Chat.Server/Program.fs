@@ -1,0 +1,3 @@
+module Chat.Server.Program
+[<EntryPoint>]
+let main _ = 0
