@@ -1,0 +1,3 @@
+module Chat.Client.Program
+[<EntryPoint>]
+let main _ = 0

@@ -1,0 +1,1 @@
+module Chat.Server.Tests.RedisFixture
