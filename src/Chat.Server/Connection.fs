@@ -1,0 +1,152 @@
+namespace Chat.Server
+
+open System
+open System.IO
+open System.Net
+open System.Net.Security
+open System.Net.Sockets
+open System.Security.Authentication
+open System.Text
+open System.Threading
+open System.Threading.Tasks
+open Chat.Domain
+
+/// What every connection of this server shares.
+type ConnectionSettings =
+    { Tls: SslServerAuthenticationOptions
+      ServerId: string
+      HandshakeTimeout: TimeSpan
+      LoginTimeout: TimeSpan
+      MaxLine: int
+      SendQueue: int
+      Limits: Decide.Limits
+      Session: SessionContext }
+
+module private Tls =
+    /// The first byte of every TLS connection: a handshake record.
+    [<Literal>]
+    let HandshakeRecord = 0x16uy
+
+    let refusal =
+        Encoding.ASCII.GetBytes "ERR TLS_REQUIRED this server accepts TLS connections only\n"
+
+/// One client. Its own dedicated thread does the handshake, then reads, decides and interprets
+/// one line at a time (blocking reads); its outbox writes. A crash here ends this session only.
+type Connection(socket: Socket, settings: ConnectionSettings, ended: Connection -> unit) as this =
+    let log = settings.Session.Log
+    let peer = (socket.RemoteEndPoint :?> IPEndPoint).Address
+    let sid = SessionId.tryCreate (Guid.NewGuid().ToString "N") |> Option.get
+    let mutable outbox: Outbox option = None
+    let mutable stream: SslStream = null
+    [<VolatileField>]
+    let mutable loggedIn = false
+
+    let dispose () = socket.Dispose()
+
+    // Close politely once everything queued is written (TLS close_notify, then FIN); a peer that
+    // keeps the connection open after that is cut off.
+    let closeAfter (how: OutboxEnd) =
+        match how with
+        | Broken -> dispose ()
+        | Drained ->
+            task {
+                try
+                    do! stream.ShutdownAsync()
+                    socket.Shutdown SocketShutdown.Send
+                with
+                | :? IOException
+                | :? SocketException
+                | :? ObjectDisposedException
+                | :? InvalidOperationException -> ()
+                do! Task.Delay(TimeSpan.FromSeconds 2.0)
+                dispose ()
+            }
+            |> ignore
+
+    /// The first byte decides: TLS goes on, anything else gets one plaintext line and is closed.
+    let speaksTls () =
+        let first = Array.zeroCreate<byte> 1
+        let n = socket.Receive(first, SocketFlags.Peek)
+        if n = 0 then
+            false
+        elif first[0] <> Tls.HandshakeRecord then
+            socket.Send Tls.refusal |> ignore
+            socket.Shutdown SocketShutdown.Send
+            log.Info("plaintext refused", [ "peer", box peer ])
+            false
+        else
+            true
+
+    let serve (ssl: SslStream) (box: Outbox) =
+        let interpreter = Interpreter(settings.Session, sid, string peer, box)
+        let reader = LineReader(ssl, settings.MaxLine)
+        let mutable state = Session.initial
+        let mutable reading = true
+
+        use _loginTimer =
+            new Timer(
+                (fun _ ->
+                    if not loggedIn then
+                        box.SendLast(Err(LoginTimeout, $"no login within {settings.LoginTimeout.TotalSeconds} s; closing"))),
+                null,
+                settings.LoginTimeout,
+                Timeout.InfiniteTimeSpan
+            )
+
+        try
+            while reading do
+                match reader.Read() with
+                | EndOfStream -> reading <- false
+                | Line(Error e) -> box.Send(Framing.reply e)
+                | Line(Result.Ok text) ->
+                    match Protocol.parse text with
+                    | None -> ()
+                    | Some parsed ->
+                        let next, effects =
+                            Decide.decide settings.Limits (settings.Session.Now()) state parsed
+                        state <- interpreter.Run(next, effects)
+                        loggedIn <- (match state with Active _ -> true | _ -> false)
+                        reading <- not interpreter.Closing
+        finally
+            interpreter.Release state
+
+    let run () =
+        try
+            try
+                socket.NoDelay <- true
+                use handshakeTimer =
+                    new Timer((fun _ -> dispose ()), null, settings.HandshakeTimeout, Timeout.InfiniteTimeSpan)
+                if speaksTls () then
+                    let ssl = new SslStream(new NetworkStream(socket, true), false)
+                    stream <- ssl
+                    ssl.AuthenticateAsServer settings.Tls
+                    handshakeTimer.Dispose()
+                    let box = Outbox(ssl, settings.SendQueue, closeAfter)
+                    outbox <- Some box
+                    box.Send(Hello(settings.ServerId, "welcome; LOGIN <user> <password> or REGISTER <user> <password>"))
+                    serve ssl box
+            with
+            | :? IOException
+            | :? SocketException
+            | :? ObjectDisposedException
+            | :? AuthenticationException as e -> log.Debug("connection ended", [ "peer", box peer; "reason", box e.Message ])
+            | e -> log.Error("session crashed", [ "peer", box peer; "error", box e ])
+        finally
+            match outbox with
+            | Some box -> box.Close()
+            | None -> dispose ()
+            ended this
+
+    member _.Peer = peer
+
+    member _.Start() =
+        let thread = Thread(run, 256 * 1024)
+        thread.IsBackground <- true
+        thread.Name <- "client"
+        thread.Start()
+
+    /// Server shutdown: tell the client, then close.
+    member _.Shutdown(text: string) =
+        match outbox with
+        | Some box -> box.SendLast(Sys(Shutdown text))
+        | None -> dispose ()

@@ -1,0 +1,164 @@
+namespace Chat.Server
+
+open Chat.Domain
+
+/// What one session's interpreter needs from the rest of the server.
+type SessionContext =
+    { Backend: IChatBackend
+      Router: LocalRouter
+      Passwords: Passwords
+      Policy: DuplicateLoginPolicy
+      LoginFailures: int
+      MsgRate: int
+      Log: Log
+      Now: unit -> int64 }
+
+/// Carries out one session's effects, in order, and folds what they change back into the session.
+/// The one place where decisions meet Redis, sockets and bcrypt.
+type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outbox) =
+    let send (msg: ServerMsg) = outbox.Send msg
+    let reply ok = send (Ok ok)
+    let fail code text = send (Err(code, text))
+    let backend = ctx.Backend
+    let mutable closing = false
+
+    let unavailable =
+        "shared state is unreachable; nothing changed, try again shortly"
+
+    // Takes the name (the policy decides about an existing session), then tells everyone.
+    let claim (user: Username) (success: OkReply) (state: Session) =
+        match backend.Claim(user, sid, ctx.Policy) with
+        | AlreadyOnline ->
+            fail DuplicateLogin $"{Username.value user} is logged in elsewhere and this server rejects a second login"
+            state
+        | Claimed evicted ->
+            ctx.Router.Attach(sid, user, outbox)
+            reply success
+            match evicted with
+            | Some(old, room) ->
+                backend.Announce(BusEvent.Kicked(user, old))
+                backend.Announce(BusEvent.Exited(user, old, room))
+            | None -> ()
+            backend.Announce(BusEvent.Entered(user, sid, RoomName.lobby))
+            ctx.Log.Info("login", [ "user", box (Username.value user); "peer", box peer; "sid", box (SessionId.value sid) ])
+            Session.evolve state (LoggedInAs(user, TokenBucket.full ctx.MsgRate (ctx.Now())))
+
+    // LOGIN <user> <password>
+    let authenticate user password state =
+        let byUser, byAddress = backend.FailedLogins(user, peer)
+        let limit = ctx.LoginFailures
+        if limit > 0 && (byUser >= limit || byAddress >= 4 * limit) then
+            fail RateLimited "too many failed logins; wait a minute and try again"
+            state
+        else
+            let valid =
+                match backend.PasswordHash user with
+                | Some hash -> ctx.Passwords.Verify(hash, password)
+                | None -> ctx.Passwords.VerifyNobody password
+            if valid then
+                claim user (LoggedIn(user, RoomName.lobby)) state
+            else
+                backend.RecordFailedLogin(user, peer)
+                ctx.Log.Info("login failed", [ "user", box (Username.value user); "peer", box peer ])
+                fail AuthFailed "unknown user or wrong password"
+                state
+
+    // REGISTER <user> <password>
+    let register user password state =
+        if backend.CreateAccount(user, ctx.Passwords.Hash password) then
+            ctx.Log.Info("registered", [ "user", box (Username.value user); "peer", box peer ])
+            claim user (Registered(user, RoomName.lobby)) state
+        else
+            fail UserExists $"{Username.value user} is taken; choose another name or LOGIN"
+            state
+
+    let query =
+        function
+        | ListRooms -> reply (RoomList(backend.Rooms()))
+        | ListWho room -> reply (WhoList(room, backend.Members room))
+        | ListUsers -> reply (UserList(backend.Online()))
+        | ListSubs user -> reply (SubList(backend.Subscriptions user))
+        | ShowHistory(room, count) ->
+            let entries = backend.History(room, count)
+            for e in entries do
+                send (Hist(room, e.Id, e.From, e.UnixMs, e.Text))
+            reply (HistoryDone entries.Length)
+
+    let step (state: Session) (effect: Effect) : Session =
+        match effect with
+        | Reply msg ->
+            send msg
+            state
+        | Authenticate(user, password) -> authenticate user password state
+        | CreateAccount(user, password) -> register user password state
+        // <text>: the MSG line comes back to the sender through the bus, in order with everyone's.
+        | SayInRoom(room, user, text) ->
+            backend.Say(room, user, text, ctx.Now()) |> ignore
+            state
+        // /publish <text>
+        | PublishText(user, text) ->
+            let id, n = backend.Publish(user, text)
+            reply (Published(id, n))
+            state
+        // /join <room>, /leave
+        | MoveRoom(user, from, into, success) ->
+            if backend.Move(user, sid, from, into) then
+                backend.Announce(BusEvent.Moved(user, sid, from, into))
+                reply success
+                Session.evolve state (MovedTo into)
+            else
+                fail Unavailable "this session was taken over or expired; log in again"
+                state
+        | Ask q ->
+            query q
+            state
+        // /subscribe <user>
+        | Follow(follower, target) ->
+            if backend.UserExists target then
+                backend.Subscribe(follower, target)
+                reply (Subscribed target)
+            else
+                fail NoSuchUser $"{Username.value target} has no account"
+            state
+        // /unsubscribe <user>
+        | Unfollow(follower, target) ->
+            backend.Unsubscribe(follower, target)
+            reply (Unsubscribed target)
+            state
+        | CloseConnection ->
+            closing <- true
+            outbox.Close()
+            state
+
+    /// The session asked to end (`/quit`); read no further lines.
+    member _.Closing = closing
+
+    /// Runs the effects of one command. Shared state failing stops the command with
+    /// `ERR UNAVAILABLE`; effects already carried out stay done.
+    member _.Run(state: Session, effects: Effect list) : Session =
+        let rec go state effects =
+            match effects with
+            | [] -> state
+            | effect :: rest ->
+                match (try Choice1Of2(step state effect) with BackendUnavailable reason -> Choice2Of2 reason) with
+                | Choice1Of2 next -> go next rest
+                | Choice2Of2 reason ->
+                    ctx.Log.Warn("shared state unavailable", [ "reason", box reason; "peer", box peer ])
+                    fail Unavailable unavailable
+                    state
+        go state effects
+
+    /// Ends the session in shared state (fenced: a newer session of the same user is left alone).
+    member _.Release(state: Session) =
+        match state with
+        | Active a ->
+            try
+                match backend.Release(a.User, sid) with
+                | Some room -> backend.Announce(BusEvent.Exited(a.User, sid, room))
+                | None -> ()
+            with BackendUnavailable reason ->
+                ctx.Log.Warn("could not release session", [ "user", box (Username.value a.User); "reason", box reason ])
+            ctx.Router.Detach sid
+            ctx.Log.Info("logout", [ "user", box (Username.value a.User); "peer", box peer ])
+        | Anonymous
+        | Ended -> ctx.Router.Detach sid

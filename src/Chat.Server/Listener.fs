@@ -1,0 +1,83 @@
+namespace Chat.Server
+
+open System
+open System.Collections.Generic
+open System.Net
+open System.Net.Sockets
+open System.Threading
+
+/// Accepts connections on its own thread and starts one `Connection` (one thread) for each,
+/// within the per-address limit.
+type Listener(bind: IPAddress, port: int, maxPerAddress: int, settings: ConnectionSettings) =
+    let log = settings.Session.Log
+    let socket = new Socket(bind.AddressFamily, SocketType.Stream, ProtocolType.Tcp)
+    let gate = obj ()
+    let live = HashSet<Connection>(HashIdentity.Reference)
+    let perAddress = Dictionary<IPAddress, int>()
+    let allGone = new ManualResetEventSlim(true)
+    let mutable stopping = false
+
+    let ended (c: Connection) =
+        lock gate (fun () ->
+            live.Remove c |> ignore
+            match perAddress.TryGetValue c.Peer with
+            | true, 1 -> perAddress.Remove c.Peer |> ignore
+            | true, n -> perAddress[c.Peer] <- n - 1
+            | _ -> ()
+            if live.Count = 0 then allGone.Set())
+
+    /// Counts the connection in, unless its address is over the limit or the server is stopping.
+    let admit (peer: IPAddress) =
+        lock gate (fun () ->
+            let n =
+                match perAddress.TryGetValue peer with
+                | true, n -> n
+                | _ -> 0
+            if stopping || (maxPerAddress > 0 && n >= maxPerAddress) then
+                false
+            else
+                perAddress[peer] <- n + 1
+                allGone.Reset()
+                true)
+
+    let accept () =
+        let mutable go = true
+        while go do
+            try
+                let client = socket.Accept()
+                let peer = (client.RemoteEndPoint :?> IPEndPoint).Address
+                if admit peer then
+                    let c = Connection(client, settings, ended)
+                    lock gate (fun () -> live.Add c |> ignore)
+                    c.Start()
+                else
+                    log.Warn("connection refused: too many from one address", [ "peer", box peer ])
+                    client.Dispose()
+            with
+            | :? SocketException
+            | :? ObjectDisposedException when stopping -> go <- false
+            | :? SocketException as e -> log.Warn("accept failed", [ "reason", box e.Message ])
+
+    member _.Start() =
+        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true)
+        socket.Bind(IPEndPoint(bind, port))
+        socket.Listen 4096
+        let thread = Thread(accept)
+        thread.IsBackground <- true
+        thread.Name <- "accept"
+        thread.Start()
+
+    member _.EndPoint = socket.LocalEndPoint :?> IPEndPoint
+
+    member _.Connections = lock gate (fun () -> live.Count)
+
+    /// Stops accepting, tells every client, and waits (up to `timeout`) for their sessions to end.
+    member _.Stop(text: string, timeout: TimeSpan) : bool =
+        let current =
+            lock gate (fun () ->
+                stopping <- true
+                List.ofSeq live)
+        socket.Dispose()
+        for c in current do
+            c.Shutdown text
+        allGone.Wait timeout

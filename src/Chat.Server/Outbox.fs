@@ -1,0 +1,144 @@
+namespace Chat.Server
+
+open System
+open System.Buffers
+open System.Collections.Generic
+open System.IO
+open System.Text
+open System.Threading.Tasks
+open Chat.Domain
+
+module Wire =
+    /// A server line as it goes out: UTF-8 with its `\n`. Rendered once, shared by every receiver.
+    let encode (msg: ServerMsg) : byte array =
+        Encoding.UTF8.GetBytes(Protocol.render msg + "\n")
+
+/// How an outbox ended.
+type OutboxEnd =
+    /// Everything queued was written; the connection may be closed politely.
+    | Drained
+    /// A write failed or the client was too slow; close at once.
+    | Broken
+
+/// One connection's outbound lines: a bounded queue drained by at most one asynchronous writer,
+/// so that a client that does not read never blocks whoever sends to it (ergo's send queue).
+/// Lines are batched into one TLS write. `ended` is called once, from the writer.
+type Outbox(stream: Stream, capacity: int, ended: OutboxEnd -> unit) =
+    let gate = obj ()
+    let queue = Queue<byte array>()
+    let mutable writing = false
+    // No more lines are accepted; the outbox ends once the queue is written.
+    let mutable closing = false
+    let mutable finished = false
+    let batchBytes = 64 * 1024
+
+    let slow =
+        Wire.encode (Err(SlowConsumer, "you are not reading fast enough; closing the connection"))
+
+    let finish how =
+        let first = lock gate (fun () -> not finished && (finished <- true; true))
+        if first then ended how
+
+    /// Takes lines up to one batch; null when there is nothing to write (and the writer stops).
+    let take () =
+        lock gate (fun () ->
+            if queue.Count = 0 then
+                writing <- false
+                null
+            else
+                let batch = List<byte array>()
+                let mutable size = 0
+                while queue.Count > 0 && (size = 0 || size + queue.Peek().Length <= batchBytes) do
+                    let line = queue.Dequeue()
+                    size <- size + line.Length
+                    batch.Add line
+                batch.ToArray())
+
+    let write (batch: byte array array) : Task<bool> =
+        task {
+            let size = batch |> Array.sumBy _.Length
+            let buffer = ArrayPool<byte>.Shared.Rent size
+            let mutable at = 0
+            for line in batch do
+                Buffer.BlockCopy(line, 0, buffer, at, line.Length)
+                at <- at + line.Length
+            try
+                try
+                    do! stream.WriteAsync(buffer.AsMemory(0, size))
+                    do! stream.FlushAsync()
+                    return true
+                with
+                | :? IOException
+                | :? ObjectDisposedException
+                | :? NotSupportedException
+                | :? InvalidOperationException -> return false
+            finally
+                ArrayPool<byte>.Shared.Return buffer
+        }
+
+    let pump () : Task =
+        task {
+            let mutable go = true
+            while go do
+                let batch = take ()
+                if isNull batch then
+                    go <- false
+                    if lock gate (fun () -> closing && not writing) then finish Drained
+                else
+                    let! ok = write batch
+                    if not ok then
+                        go <- false
+                        lock gate (fun () ->
+                            closing <- true
+                            writing <- false
+                            queue.Clear())
+                        finish Broken
+        }
+
+    /// Call under the lock.
+    let startWriter () =
+        if not writing then
+            writing <- true
+            Task.Run(fun () -> pump ()) |> ignore
+
+    /// Queues a line; a full queue makes this client a slow consumer: its queue is replaced by
+    /// `ERR SLOW_CONSUMER` and the connection ends. Never blocks on the network.
+    member _.Send(line: byte array) : unit =
+        let overflowed =
+            lock gate (fun () ->
+                if closing then
+                    false
+                elif queue.Count >= capacity then
+                    queue.Clear()
+                    queue.Enqueue slow
+                    closing <- true
+                    startWriter ()
+                    true
+                else
+                    queue.Enqueue line
+                    startWriter ()
+                    false)
+        if overflowed then
+            // Best effort: the error line may never get through a client that does not read.
+            Task.Delay(TimeSpan.FromSeconds 2.0).ContinueWith(fun (_: Task) -> finish Broken) |> ignore
+
+    member this.Send(msg: ServerMsg) = this.Send(Wire.encode msg)
+
+    /// Queues a last line (past the bound) and ends the outbox once it is written.
+    member _.SendLast(line: byte array) : unit =
+        lock gate (fun () ->
+            if not closing then
+                queue.Enqueue line
+                closing <- true
+            startWriter ())
+
+    member this.SendLast(msg: ServerMsg) = this.SendLast(Wire.encode msg)
+
+    /// Accepts nothing more; ends once the queue is written.
+    member _.Close() =
+        lock gate (fun () ->
+            closing <- true
+            startWriter ())
+
+    /// Lines waiting, for metrics.
+    member _.Pending = lock gate (fun () -> queue.Count)
