@@ -1,0 +1,232 @@
+// Replays chat/1 scenarios against servers this script starts, prints the transcript, and exits 1
+// when an answer differs from the expected one. Run: dotnet fsi scripts/demo.fsx [--configuration Release]
+// With redis-server on PATH it also starts a two-instance cluster and replays the cross-server scenarios.
+//
+// Transcript legend:  `alice >` a line alice sends;  `alice <` a line she receives as expected.
+
+open System
+open System.Collections.Concurrent
+open System.Diagnostics
+open System.IO
+open System.Net.Security
+open System.Net.Sockets
+open System.Security.Cryptography.X509Certificates
+open System.Text.RegularExpressions
+open System.Threading
+
+let args = fsi.CommandLineArgs |> Array.skip 1
+let configuration =
+    match Array.tryFindIndex ((=) "--configuration") args with
+    | Some i when i + 1 < args.Length -> args[i + 1]
+    | _ -> "Debug"
+
+let root = Path.GetFullPath(Path.Combine(__SOURCE_DIRECTORY__, ".."))
+let serverDll = Path.Combine(root, "src", "Chat.Server", "bin", configuration, "net10.0", "Chat.Server.dll")
+let timeout = TimeSpan.FromSeconds 10.0
+let work = Directory.CreateTempSubdirectory("chat-demo-").FullName
+let mutable failures = 0
+
+exception Mismatch of string
+
+let take (c: BlockingCollection<string>) (t: TimeSpan) =
+    let mutable item = null
+    if c.TryTake(&item, t) then Some item else None
+
+/// A process this script started; killed at the end whatever happens.
+type Child(file: string, arguments: string list, ready: string -> bool) =
+    let info = new ProcessStartInfo(file, arguments, RedirectStandardOutput = true, RedirectStandardError = true)
+    let proc = Process.Start info
+    let lines = BlockingCollection<string>()
+    let pump (reader: StreamReader) =
+        let read () =
+            let mutable line = reader.ReadLine()
+            while not (isNull line) do
+                lines.Add line
+                line <- reader.ReadLine()
+        Thread(read, IsBackground = true).Start()
+    do
+        pump proc.StandardOutput
+        pump proc.StandardError
+    member _.WaitReady() =
+        let deadline = DateTime.UtcNow + TimeSpan.FromSeconds 60.0
+        let mutable found = None
+        while found.IsNone do
+            match take lines (TimeSpan.FromMilliseconds 200.0) with
+            | Some l when ready l -> found <- Some l
+            | _ when proc.HasExited -> raise (Mismatch $"{Path.GetFileName file} exited with {proc.ExitCode}")
+            | _ when DateTime.UtcNow > deadline -> raise (Mismatch $"{Path.GetFileName file} did not start")
+            | _ -> ()
+        found.Value
+    member _.Stop() =
+        if not proc.HasExited then
+            Process.Start("kill", [ "-TERM"; string proc.Id ]).WaitForExit()
+            if not (proc.WaitForExit 15000) then proc.Kill true
+    interface IDisposable with
+        member this.Dispose() = if not proc.HasExited then proc.Kill true
+
+let startServer (extra: string list) =
+    let s = new Child("dotnet", [ serverDll; "--bind"; "127.0.0.1"; "--port"; "0"; "--bcrypt-cost"; "4"; "--cert-dir"; Path.Combine(work, "certs"); "--demo-users" ] @ extra, fun l -> l.Contains "listening on ")
+    let line = s.WaitReady()
+    let port = Regex.Match(line, @"listening on [^ ]+:(\d+)").Groups[1].Value |> int
+    s, port
+
+let certificate () = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(work, "certs", "server.crt"))
+
+/// One user's connection, verifying the server by its certificate (as `chat --ca certs/server.crt`).
+type User(name: string, port: int) =
+    let trusted = certificate ()
+    let tcp = new TcpClient("127.0.0.1", port)
+    let ssl = new SslStream(tcp.GetStream(), false, RemoteCertificateValidationCallback(fun _ cert _ _ -> cert.GetRawCertData() = trusted.RawData))
+    do ssl.AuthenticateAsClient "localhost"
+    let reader = new StreamReader(ssl)
+    let writer = new StreamWriter(ssl, NewLine = "\n", AutoFlush = true)
+    let inbox = BlockingCollection<string>()
+    let receive () =
+        try
+            let mutable l = reader.ReadLine()
+            while not (isNull l) do
+                inbox.Add l
+                l <- reader.ReadLine()
+        with :? IOException | :? ObjectDisposedException -> ()
+        inbox.CompleteAdding()
+    do Thread(receive, IsBackground = true).Start()
+    member _.Name = name
+    member _.Send(line: string) =
+        printfn "  %-8s > %s" name line
+        writer.WriteLine line
+    /// The next line must match `pattern`: `*` stands for one word (an id), `...` for the rest.
+    member _.Expect(pattern: string) =
+        let regex = "^" + Regex.Escape(pattern).Replace(@"\*", @"\S+").Replace(@"\.\.\.", ".*") + "$"
+        match take inbox timeout with
+        | Some l when Regex.IsMatch(l, regex) -> printfn "  %-8s < %s" name l; l
+        | Some l -> raise (Mismatch $"{name}: expected `{pattern}`, got `{l}`")
+        | _ -> raise (Mismatch $"{name}: expected `{pattern}`, got nothing within {timeout.TotalSeconds} s")
+    member this.ExpectClosed() =
+        match take inbox timeout with
+        | None when inbox.IsCompleted -> printfn "  %-8s < (connection closed)" name
+        | Some l -> raise (Mismatch $"{name}: expected the connection to close, got `{l}`")
+        | _ -> raise (Mismatch $"{name}: expected the connection to close")
+    interface IDisposable with
+        member _.Dispose() = tcp.Dispose()
+
+let connect name port =
+    let u = new User(name, port)
+    u.Expect "HELLO chat/1 * ..." |> ignore
+    u
+
+let scenario (title: string) (body: unit -> unit) =
+    printfn "\n## %s" title
+    try
+        body ()
+        printfn "  -- ok"
+    with Mismatch m ->
+        failures <- failures + 1
+        printfn "  !! FAILED: %s" m
+
+let singleInstance (port: int) =
+    scenario "Registration, then login from another connection" (fun () ->
+        use dana = connect "dana" port
+        dana.Send "REGISTER dana correct-horse"
+        dana.Expect "OK REGISTER dana lobby" |> ignore
+        dana.Send "/quit"
+        dana.Expect "OK QUIT" |> ignore
+        dana.ExpectClosed()
+        use again = connect "dana" port
+        again.Send "LOGIN Dana wrong-password"
+        again.Expect "ERR AUTH_FAILED ..." |> ignore
+        again.Send "LOGIN Dana correct-horse"
+        again.Expect "OK LOGIN dana lobby" |> ignore)
+
+    scenario "Rooms: join, talk, leave" (fun () ->
+        use alice = connect "alice" port
+        use bob = connect "bob" port
+        alice.Send "LOGIN alice password123"
+        alice.Expect "OK LOGIN alice lobby" |> ignore
+        bob.Send "LOGIN bob secret456"
+        bob.Expect "OK LOGIN bob lobby" |> ignore
+        alice.Expect "SYS JOIN lobby bob" |> ignore
+        alice.Send "/join dev"
+        alice.Expect "OK JOIN dev" |> ignore
+        bob.Expect "SYS LEAVE lobby alice" |> ignore
+        bob.Send "/join dev"
+        bob.Expect "OK JOIN dev" |> ignore
+        alice.Expect "SYS JOIN dev bob" |> ignore
+        bob.Send "hello, dev"
+        bob.Expect "MSG dev * bob hello, dev" |> ignore
+        alice.Expect "MSG dev * bob hello, dev" |> ignore
+        alice.Send "/who"
+        alice.Expect "OK WHO dev alice bob" |> ignore
+        alice.Send "/rooms"
+        alice.Expect "OK ROOMS dev:2" |> ignore
+        alice.Send "/history 5"
+        alice.Expect "HIST dev * bob * hello, dev" |> ignore
+        alice.Expect "OK HISTORY 1" |> ignore
+        bob.Send "/leave"
+        bob.Expect "OK LEAVE dev" |> ignore
+        alice.Expect "SYS LEAVE dev bob" |> ignore)
+
+    scenario "Publish-subscribe across rooms" (fun () ->
+        use alice = connect "alice" port
+        use charlie = connect "charlie" port
+        alice.Send "LOGIN alice password123"
+        alice.Expect "OK LOGIN alice lobby" |> ignore
+        charlie.Send "LOGIN charlie hello789"
+        charlie.Expect "OK LOGIN charlie lobby" |> ignore
+        alice.Expect "SYS JOIN lobby charlie" |> ignore
+        charlie.Send "/join elsewhere"
+        charlie.Expect "OK JOIN elsewhere" |> ignore
+        alice.Expect "SYS LEAVE lobby charlie" |> ignore
+        charlie.Send "/subscribe alice"
+        charlie.Expect "OK SUBSCRIBE alice" |> ignore
+        alice.Send "/publish news for my followers"
+        alice.Expect "OK PUBLISH * 1" |> ignore
+        charlie.Expect "PUB * alice news for my followers" |> ignore
+        charlie.Send "/subs"
+        charlie.Expect "OK SUBS alice" |> ignore
+        charlie.Send "/unsubscribe alice"
+        charlie.Expect "OK UNSUBSCRIBE alice" |> ignore)
+
+    scenario "Duplicate login (force-logout, the default)" (fun () ->
+        use first = connect "bob#1" port
+        first.Send "LOGIN bob secret456"
+        first.Expect "OK LOGIN bob lobby" |> ignore
+        use second = connect "bob#2" port
+        second.Send "LOGIN bob secret456"
+        second.Expect "OK LOGIN bob lobby" |> ignore
+        first.Expect "SYS FORCED_LOGOUT Logged in from another location." |> ignore
+        first.ExpectClosed())
+
+    scenario "Mistakes get clear errors" (fun () ->
+        use eve = connect "eve" port
+        eve.Send "/join dev"
+        eve.Expect "ERR NOT_LOGGED_IN ..." |> ignore
+        eve.Send "LOGIN alice"
+        eve.Expect "ERR BAD_ARGUMENT ..." |> ignore
+        eve.Send "LOGIN alice password123"
+        eve.Expect "OK LOGIN alice lobby" |> ignore
+        eve.Send "/join"
+        eve.Expect "ERR BAD_ARGUMENT ..." |> ignore
+        eve.Send "/dance"
+        eve.Expect "ERR UNKNOWN_COMMAND ..." |> ignore
+        eve.Send "/history abc"
+        eve.Expect "ERR BAD_ARGUMENT ..." |> ignore)
+
+try
+    try
+        if not (File.Exists serverDll) then
+            raise (Mismatch $"{serverDll} is missing: build first (dotnet build -c {configuration})")
+        printfn "# chat/1 demo: one server, in-memory state"
+        let server, port = startServer []
+        using server (fun server ->
+            singleInstance port
+            server.Stop())
+    with Mismatch m ->
+        failures <- failures + 1
+        printfn "!! %s" m
+finally
+    Directory.Delete(work, true)
+
+if failures > 0 then
+    printfn "\n%d scenario(s) failed" failures
+    exit 1
+printfn "\nall scenarios passed"
