@@ -15,7 +15,13 @@ let encode (event: BusEvent) : string =
     | BusEvent.Exited(user, sid, room) -> String.concat "\t" [ "X"; u user; s sid; r room ]
     | BusEvent.Said(room, id, from, text) -> String.concat "\t" [ "S"; r room; MsgId.value id; u from; text ]
     | BusEvent.Published(id, from, text, recipients) ->
-        String.concat "\t" [ "P"; MsgId.value id; u from; recipients |> List.map u |> String.concat ","; text ]
+        String.concat "\t" [
+            "P"
+            MsgId.value id
+            u from
+            recipients |> List.map u |> String.concat ","
+            text
+        ]
     | BusEvent.Kicked(user, sid) -> String.concat "\t" [ "K"; u user; s sid ]
 
 let private users (s: string) =
@@ -23,7 +29,11 @@ let private users (s: string) =
         Some []
     else
         let us = s.Split ',' |> Array.map Username.tryCreate
-        if Array.forall Option.isSome us then Some(us |> Array.map Option.get |> List.ofArray) else None
+
+        if Array.forall Option.isSome us then
+            Some(us |> Array.map Option.get |> List.ofArray)
+        else
+            None
 
 /// None for anything malformed; the caller logs and drops it.
 let decode (line: string) : BusEvent option =
@@ -31,7 +41,7 @@ let decode (line: string) : BusEvent option =
     let sid = SessionId.tryCreate
     let room = RoomName.tryCreate
 
-    match line.Split(sep, 5) with
+    match (if isNull line then [||] else line.Split(sep, 5)) with
     | [| "E"; u; s; r |] ->
         match user u, sid s, room r with
         | Some u, Some s, Some r -> Some(BusEvent.Entered(u, s, r))

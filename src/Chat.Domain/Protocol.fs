@@ -4,8 +4,6 @@ module Chat.Domain.Protocol
 
 open System
 
-let private invariant = Globalization.CultureInfo.InvariantCulture
-
 /// The first space-delimited word and the rest, with the spaces between them skipped.
 let private splitWord (s: string) =
     match s.IndexOf ' ' with
@@ -19,6 +17,7 @@ let private singleWord (s: string) =
 
 let private credentials verb (args: string) =
     let name, password = splitWord args
+
     match Username.tryCreate name, Password.tryCreate password with
     | _ when name = "" -> Error(BadArgument(verb, "missing username and password"))
     | None, _ -> Error(BadArgument(verb, "invalid username (letters, digits, _ . -; at most 32)"))
@@ -45,8 +44,11 @@ let private history (args: string) =
     match args.Trim(' ') with
     | "" -> Result.Ok(History DefaultHistory)
     | s ->
-        match Int32.TryParse(s, Globalization.NumberStyles.None, invariant) with
-        | true, n when n > 0 -> Result.Ok(History(min n MaxHistory))
+        // Digits only; a number too large for an int is still a (large) request, served MaxHistory.
+        match s |> Seq.forall Char.IsAsciiDigit, s.TrimStart '0' with
+        | true, digits when digits.Length > 0 ->
+            let n = if digits.Length > 9 then MaxHistory else int digits
+            Result.Ok(History(min n MaxHistory))
         | _ -> Error(BadArgument(VHistory, "usage: /history [n], n a positive whole number"))
 
 let private slashCommand (word: string) (args: string) : Result<Command, ParseError> =
@@ -62,7 +64,15 @@ let private slashCommand (word: string) (args: string) : Result<Command, ParseEr
     | "publish" when String.IsNullOrWhiteSpace args -> Error(BadArgument(VPublish, "usage: /publish <text>"))
     | "publish" -> Result.Ok(Publish args)
     | "history" -> history args
-    | "ping" -> Result.Ok(Ping(if String.IsNullOrWhiteSpace args then None else Some(args.Trim(' '))))
+    | "ping" ->
+        Result.Ok(
+            Ping(
+                if String.IsNullOrWhiteSpace args then
+                    None
+                else
+                    Some(args.Trim(' '))
+            )
+        )
     | "help" -> Result.Ok Help
     | "quit" -> Result.Ok Quit
     | _ -> Error(UnknownCommand("/" + word))
@@ -72,9 +82,9 @@ let private slashCommand (word: string) (args: string) : Result<Command, ParseEr
 let parse (line: string) : Result<Command, ParseError> option =
     if LineText.isBlank line then
         None
-    elif line.StartsWith "//" then
+    elif line.StartsWith("//", StringComparison.Ordinal) then
         Some(Result.Ok(Say(line.Substring 1)))
-    elif line.StartsWith "/" then
+    elif line.StartsWith '/' then
         let word, args = splitWord (line.Substring 1)
         Some(slashCommand word args)
     else
@@ -100,7 +110,8 @@ let private renderOk =
     | RoomList rooms ->
         rooms
         |> List.map (fun (r, n) -> $"{RoomName.value r}:{n}")
-        |> List.sortWith (fun a b -> String.CompareOrdinal(a.Substring(0, a.IndexOf ':'), b.Substring(0, b.IndexOf ':')))
+        |> List.sortWith (fun a b ->
+            String.CompareOrdinal(a.Substring(0, a.IndexOf ':'), b.Substring(0, b.IndexOf ':')))
         |> withTail "ROOMS"
     | WhoList(r, us) -> names Username.value us |> withTail $"WHO {RoomName.value r}"
     | UserList us -> names Username.value us |> withTail "USERS"

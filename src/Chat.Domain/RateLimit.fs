@@ -4,7 +4,10 @@ namespace Chat.Domain
 type TokenBucket = { Tokens: float; AtMs: int64 }
 
 module TokenBucket =
-    let full (rate: int) (nowMs: int64) = { Tokens = float (2 * rate); AtMs = nowMs }
+    let full (rate: int) (nowMs: int64) = {
+        Tokens = float (2 * rate)
+        AtMs = nowMs
+    }
 
     /// Takes one token; None when the bucket is empty. A rate of 0 means no limit.
     let take (rate: int) (nowMs: int64) (b: TokenBucket) : TokenBucket option =
@@ -13,4 +16,12 @@ module TokenBucket =
         else
             let elapsed = float (max 0L (nowMs - b.AtMs)) / 1000.0
             let tokens = min (float (2 * rate)) (b.Tokens + elapsed * float rate)
-            if tokens >= 1.0 then Some { Tokens = tokens - 1.0; AtMs = nowMs } else None
+            // The clock never goes back for the bucket: an earlier `nowMs` must not rewind `AtMs`,
+            // or the same interval would be refilled again.
+            if tokens >= 1.0 then
+                Some {
+                    Tokens = tokens - 1.0
+                    AtMs = max nowMs b.AtMs
+                }
+            else
+                None

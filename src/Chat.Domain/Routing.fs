@@ -23,19 +23,20 @@ type Delivery =
 
 /// The local sessions of one instance and the rooms they are in, as the bus has told it.
 /// A session receives room traffic from its own `Entered` on, so membership follows bus order.
-type Routing =
-    private
-        { Users: Map<SessionId, Username>
-          RoomOf: Map<SessionId, RoomName>
-          ByUser: Map<Username, SessionId>
-          Members: Map<RoomName, Set<SessionId>> }
+type Routing = private {
+    Users: Map<SessionId, Username>
+    RoomOf: Map<SessionId, RoomName>
+    ByUser: Map<Username, SessionId>
+    Members: Map<RoomName, Set<SessionId>>
+}
 
 module Routing =
-    let empty =
-        { Users = Map.empty
-          RoomOf = Map.empty
-          ByUser = Map.empty
-          Members = Map.empty }
+    let empty = {
+        Users = Map.empty
+        RoomOf = Map.empty
+        ByUser = Map.empty
+        Members = Map.empty
+    }
 
     let forcedLogoutText = "Logged in from another location."
 
@@ -45,35 +46,50 @@ module Routing =
     let private others room sid r =
         members room r |> Set.remove sid |> Set.toList
 
-    let private enter sid room r =
-        { r with
+    let private enter sid room r = {
+        r with
             RoomOf = Map.add sid room r.RoomOf
-            Members = Map.add room (members room r |> Set.add sid) r.Members }
+            Members = Map.add room (members room r |> Set.add sid) r.Members
+    }
 
     let private exitRoom sid r =
         match Map.tryFind sid r.RoomOf with
         | None -> r
         | Some room ->
             let left = members room r |> Set.remove sid
-            { r with
-                RoomOf = Map.remove sid r.RoomOf
-                Members = if left.IsEmpty then Map.remove room r.Members else Map.add room left r.Members }
+
+            {
+                r with
+                    RoomOf = Map.remove sid r.RoomOf
+                    Members =
+                        if left.IsEmpty then
+                            Map.remove room r.Members
+                        else
+                            Map.add room left r.Members
+            }
 
     /// A session of this instance logged in; it is routed once its `Entered` comes by.
-    let attach (sid: SessionId) (user: Username) (r: Routing) =
-        { r with
+    let attach (sid: SessionId) (user: Username) (r: Routing) = {
+        r with
             Users = Map.add sid user r.Users
-            ByUser = Map.add user sid r.ByUser }
+            ByUser = Map.add user sid r.ByUser
+    }
 
     /// A session of this instance ended; idempotent.
     let detach (sid: SessionId) (r: Routing) =
         let r = exitRoom sid r
+
         match Map.tryFind sid r.Users with
         | None -> r
-        | Some user ->
-            { r with
+        | Some user -> {
+            r with
                 Users = Map.remove sid r.Users
-                ByUser = if Map.tryFind user r.ByUser = Some sid then Map.remove user r.ByUser else r.ByUser }
+                ByUser =
+                    if Map.tryFind user r.ByUser = Some sid then
+                        Map.remove user r.ByUser
+                    else
+                        r.ByUser
+          }
 
     let isAttached sid r = Map.containsKey sid r.Users
 
@@ -92,18 +108,31 @@ module Routing =
         match event with
         | BusEvent.Entered(user, sid, room) ->
             let told = deliver (others room sid r) (Sys(UserJoined(room, user)))
-            (if isAttached sid r then enter sid room (exitRoom sid r) else r), told
+
+            (if isAttached sid r then
+                 enter sid room (exitRoom sid r)
+             else
+                 r),
+            told
         | BusEvent.Moved(_, _, from, into) when from = into -> r, []
         | BusEvent.Moved(user, sid, from, into) ->
             let left = deliver (others from sid r) (Sys(UserLeft(from, user)))
-            let r = if isAttached sid r then enter sid into (exitRoom sid r) else r
+
+            let r =
+                if isAttached sid r then
+                    enter sid into (exitRoom sid r)
+                else
+                    r
+
             r, left @ deliver (others into sid r) (Sys(UserJoined(into, user)))
         | BusEvent.Exited(user, sid, room) ->
             let r = detach sid r
             r, deliver (others room sid r) (Sys(UserLeft(room, user)))
         | BusEvent.Said(room, id, from, text) -> r, deliver (members room r |> Set.toList) (Msg(room, id, from, text))
         | BusEvent.Published(id, from, text, recipients) ->
-            let sids = recipients |> List.choose (fun u -> Map.tryFind u r.ByUser)
+            let sids =
+                recipients |> List.choose (fun u -> Map.tryFind u r.ByUser) |> List.distinct
+
             r, deliver sids (Pub(id, from, text))
         | BusEvent.Kicked(_, sid) when isAttached sid r ->
             detach sid r, [ Disconnect(sid, Sys(ForcedLogout forcedLogoutText)) ]

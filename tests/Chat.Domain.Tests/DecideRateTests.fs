@@ -1,0 +1,68 @@
+/// Rate limiting of room messages and publishes through `Decide.decide`, with an injected clock.
+module Chat.Domain.Tests.DecideRateTests
+
+open NUnit.Framework
+open Chat.Domain
+open Chat.Domain.Tests.Builders
+
+/// Two messages a second: bursts of four.
+let private twoPerSecond: Decide.Limits = { limits with MsgRate = 2 }
+
+let private alice =
+    Active {
+        User = user "alice"
+        Room = lobby
+        Bucket = TokenBucket.full twoPerSecond.MsgRate 0L
+    }
+
+let private decideAt nowMs state line =
+    Decide.decide twoPerSecond nowMs state (parsed line)
+
+/// Decides the lines in turn at `nowMs`; the last session and every line's effects.
+let private run nowMs state lines =
+    ((state, []), lines)
+    ||> List.fold (fun (s, acc) line ->
+        let s, effects = decideAt nowMs s line
+        s, acc @ [ effects ])
+
+let private said text = [ SayInRoom(lobby, user "alice", text) ]
+let private limited = [ errReply RateLimited "at most 2 messages a second; slow down" ]
+
+[<Test>]
+let ``a burst of twice the rate passes, the next message is limited`` () =
+    let _, effects = run 0L alice [ "a"; "b"; "c"; "d"; "e" ]
+    effects =! [ said "a"; said "b"; said "c"; said "d"; limited ]
+
+[<Test>]
+let ``a limited message does not change the session`` () =
+    let empty, _ = run 0L alice [ "a"; "b"; "c"; "d" ]
+    decideAt 0L empty "e" =! (empty, limited)
+
+[<Test>]
+let ``publishes count against the same rate`` () =
+    let empty, _ = run 0L alice [ "a"; "b"; "c"; "d" ]
+    snd (decideAt 0L empty "/publish news") =! limited
+
+[<Test>]
+let ``tokens come back with time`` () =
+    let empty, _ = run 0L alice [ "a"; "b"; "c"; "d" ]
+    snd (decideAt 499L empty "e") =! limited
+    snd (decideAt 500L empty "e") =! said "e"
+    let _, later = run 2000L empty [ "f"; "g"; "h"; "i"; "j" ]
+    later =! [ said "f"; said "g"; said "h"; said "i"; limited ]
+
+[<Test>]
+let ``other commands are not rate limited`` () =
+    let empty, _ = run 0L alice [ "a"; "b"; "c"; "d" ]
+    decideAt 0L empty "/who" =! (empty, [ Ask(ListWho lobby) ])
+    decideAt 0L empty "/ping" =! (empty, [ okReply (Pong None) ])
+
+[<Test>]
+let ``rate 0 never limits`` () =
+    let unlimited = { twoPerSecond with MsgRate = 0 }
+    let state = active "alice" "lobby"
+
+    let effects =
+        List.init 1000 (fun i -> Decide.decide unlimited 0L state (parsed $"m{i}") |> snd)
+
+    effects |> List.forall (fun e -> e.Length = 1 && errorCode e = None) =! true

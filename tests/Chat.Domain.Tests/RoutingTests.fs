@@ -1,0 +1,130 @@
+/// `Routing.route`: bus events into deliveries for the sessions of one instance.
+module Chat.Domain.Tests.RoutingTests
+
+open NUnit.Framework
+open Chat.Domain
+open Chat.Domain.Tests.Builders
+
+let private alice, bob, carol = user "alice", user "bob", user "carol"
+let private sa, sb, sc = sid "s-a", sid "s-b", sid "s-c"
+let private games = room "games"
+
+/// alice and bob in the lobby, carol in games, all local.
+let private three =
+    Routing.empty
+    |> Routing.attach sa alice
+    |> Routing.attach sb bob
+    |> Routing.attach sc carol
+    |> routeAll [
+        BusEvent.Entered(alice, sa, lobby)
+        BusEvent.Entered(bob, sb, lobby)
+        BusEvent.Entered(carol, sc, games)
+    ]
+    |> fst
+
+[<Test>]
+let ``entering tells the other members of the room`` () =
+    let r = Routing.empty |> Routing.attach sa alice |> Routing.attach sb bob
+    let r, first = Routing.route (BusEvent.Entered(alice, sa, lobby)) r
+    let r, second = Routing.route (BusEvent.Entered(bob, sb, lobby)) r
+    (first, second) =! ([], [ Deliver([ sa ], Sys(UserJoined(lobby, bob))) ])
+    (Routing.roomOf sa r, Routing.roomOf sb r) =! (Some lobby, Some lobby)
+
+[<Test>]
+let ``a remote session's entry is announced but not routed`` () =
+    let r, ds =
+        Routing.route (BusEvent.Entered(user "dave", sid "remote-1", lobby)) three
+
+    ds =! [ Deliver([ sa; sb ], Sys(UserJoined(lobby, user "dave"))) ]
+    (r, Routing.isAttached (sid "remote-1") r) =! (three, false)
+
+[<Test>]
+let ``a room message goes to every member, the sender included`` () =
+    let said = BusEvent.Said(lobby, msgId "1", alice, "hi")
+
+    Routing.route said three
+    =! (three, [ Deliver([ sa; sb ], Msg(lobby, msgId "1", alice, "hi")) ])
+
+[<Test>]
+let ``a room without local members gets no delivery`` () =
+    Routing.route (BusEvent.Said(room "empty", msgId "1", alice, "hi")) three
+    =! (three, [])
+
+[<Test>]
+let ``moving tells the old room, then the new one`` () =
+    let r, ds = Routing.route (BusEvent.Moved(alice, sa, lobby, games)) three
+
+    ds
+    =! [
+        Deliver([ sb ], Sys(UserLeft(lobby, alice)))
+        Deliver([ sc ], Sys(UserJoined(games, alice)))
+    ]
+
+    Routing.roomOf sa r =! Some games
+
+    snd (Routing.route (BusEvent.Said(lobby, msgId "2", bob, "x")) r)
+    =! [ Deliver([ sb ], Msg(lobby, msgId "2", bob, "x")) ]
+
+[<Test>]
+let ``moving into the same room is a no-op`` () =
+    Routing.route (BusEvent.Moved(alice, sa, lobby, lobby)) three =! (three, [])
+
+[<Test>]
+let ``exiting detaches and tells the others`` () =
+    let r, ds = Routing.route (BusEvent.Exited(bob, sb, lobby)) three
+    ds =! [ Deliver([ sa ], Sys(UserLeft(lobby, bob))) ]
+    (Routing.isAttached sb r, Routing.roomOf sb r) =! (false, None)
+
+[<Test>]
+let ``a publish goes to the online recipients only`` () =
+    let pub =
+        BusEvent.Published(msgId "p1", alice, "news", [ carol; bob; user "offline" ])
+
+    Routing.route pub three
+    =! (three, [ Deliver([ sc; sb ], Pub(msgId "p1", alice, "news")) ])
+
+[<Test>]
+let ``a publish reaches a recipient once even when listed twice`` () =
+    let pub = BusEvent.Published(msgId "p1", alice, "news", [ bob; bob ])
+
+    snd (Routing.route pub three)
+    =! [ Deliver([ sb ], Pub(msgId "p1", alice, "news")) ]
+
+[<Test>]
+let ``a publish without local recipients delivers nothing`` () =
+    Routing.route (BusEvent.Published(msgId "p1", alice, "news", [])) three
+    =! (three, [])
+
+[<Test>]
+let ``a kicked local session is disconnected with FORCED_LOGOUT`` () =
+    let r, ds = Routing.route (BusEvent.Kicked(bob, sb)) three
+    ds =! [ Disconnect(sb, Sys(ForcedLogout "Logged in from another location.")) ]
+    Routing.isAttached sb r =! false
+
+[<Test>]
+let ``kicking an unknown session is a no-op`` () =
+    Routing.route (BusEvent.Kicked(bob, sid "elsewhere")) three =! (three, [])
+
+[<Test>]
+let ``a newer session of the same user gets the publishes; detaching the older keeps it`` () =
+    let sb2 = sid "s-b2"
+    let r = three |> Routing.attach sb2 bob |> Routing.detach sb
+    let pub = BusEvent.Published(msgId "p1", alice, "news", [ bob ])
+
+    snd (Routing.route pub r)
+    =! [ Deliver([ sb2 ], Pub(msgId "p1", alice, "news")) ]
+
+[<Test>]
+let ``an attached session gets room traffic only after its Entered`` () =
+    let r = three |> Routing.attach (sid "s-d") (user "dave")
+    let said = BusEvent.Said(lobby, msgId "1", alice, "hi")
+
+    snd (Routing.route said r)
+    =! [ Deliver([ sa; sb ], Msg(lobby, msgId "1", alice, "hi")) ]
+
+[<Test>]
+let ``sessions lists the attached sessions`` () =
+    Routing.sessions three |> List.sort
+    =! List.sort [ sa, alice; sb, bob; sc, carol ]
+
+    Routing.sessions Routing.empty =! []
