@@ -34,14 +34,16 @@ let private cipherSuites () =
     else
         null
 
-let private openBackend (config: Args.Config) (_router: LocalRouter) (log: Log) : IChatBackend =
+let private openBackend (config: Args.Config) (router: LocalRouter) (log: Log) : IChatBackend =
     match config.Redis with
     | None ->
         let clock () = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()
         new MemoryBackend(config.History, clock)
     | Some configuration ->
         log.Info("connecting to redis", [ "redis", box configuration ])
-        failwith "REDIS-PENDING"
+        let muxer = RedisBackend.connect configuration (TimeSpan.FromSeconds 30.0)
+        log.Info("connected to redis", [ "redis", box configuration ])
+        new RedisBackend(muxer, config.ServerId, config.History, router.Sessions, (fun m -> log.Warn m))
 
 let private run (config: Args.Config) =
     // StackExchange.Redis reads its sockets on the pool; a burst of work must not wait for it to grow.
@@ -126,6 +128,9 @@ let main argv =
         with
         | Certificates.CertificateProblem message ->
             eprintfn "Chat.Server: %s" message
+            2
+        | RedisUnreachable _ as e ->
+            eprintfn "Chat.Server: %s" e.Message
             2
         | :? Net.Sockets.SocketException as e when e.SocketErrorCode = Net.Sockets.SocketError.AddressAlreadyInUse ->
             eprintfn "Chat.Server: cannot listen on %O:%d: the port is in use; stop the other process or pick another --port" config.Bind config.Port

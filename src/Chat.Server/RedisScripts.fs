@@ -38,11 +38,14 @@ module internal RedisBusTemplate =
 
     /// head, middle, tail: the line is head + id + middle + recipients joined by ',' + tail.
     let published from text =
-        let head, rest = around (BusCodec.encode (BusEvent.Published(placeholder, from, text, [])))
+        let head, rest =
+            around (BusCodec.encode (BusEvent.Published(placeholder, from, text, [])))
         // With no recipients their field is empty, right after the publisher's name.
         let middle = "\t" + Username.value from + "\t"
+
         if not (rest.StartsWith(middle, StringComparison.Ordinal)) then
             failwith "BusCodec's Published layout changed: update RedisBusTemplate.published"
+
         head, middle, rest.Substring middle.Length
 
 /// The Lua scripts, one EVAL each, so every multi-key change is atomic. Sessions are the hash
@@ -206,8 +209,7 @@ return {id, #rs}
 """
 
     /// KEYS history; ARGV count -> the newest entries, newest first.
-    let history =
-        "return redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[1])"
+    let history = "return redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[1])"
 
     /// KEYS counters; ARGV window seconds: counts a failure; a counter's window starts when it is created.
     let failed =
