@@ -11,6 +11,7 @@ type SessionContext =
       LoginFailures: int
       MsgRate: int
       Log: Log
+      Retries: Retries
       Now: unit -> int64 }
 
 /// Carries out one session's effects, in order, and folds what they change back into the session.
@@ -152,13 +153,15 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
     member _.Release(state: Session) =
         match state with
         | Active a ->
-            try
+            let release () =
                 match backend.Release(a.User, sid) with
                 | Some room -> backend.Announce(BusEvent.Exited(a.User, sid, room))
                 | None -> ()
-            with BackendUnavailable reason ->
-                ctx.Log.Warn("could not release session", [ "user", box (Username.value a.User); "reason", box reason ])
             ctx.Router.Detach sid
+            try
+                release ()
+            with BackendUnavailable _ ->
+                ctx.Retries.Add($"release {Username.value a.User} {SessionId.value sid}", release)
             ctx.Log.Info("logout", [ "user", box (Username.value a.User); "peer", box peer ])
         | Anonymous
         | Ended -> ctx.Router.Detach sid

@@ -92,6 +92,7 @@ let private run (config: Args.Config) =
               LoginFailures = config.LoginFailures
               MsgRate = config.MsgRate
               Log = log
+              Retries = Retries log
               Now = fun () -> DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() } }
 
     let listener = Listener(config.Bind, config.Port, config.MaxConnsPerAddress, settings)
