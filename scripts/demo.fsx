@@ -15,13 +15,17 @@ open System.Text.RegularExpressions
 open System.Threading
 
 let args = fsi.CommandLineArgs |> Array.skip 1
+
 let configuration =
     match Array.tryFindIndex ((=) "--configuration") args with
     | Some i when i + 1 < args.Length -> args[i + 1]
     | _ -> "Debug"
 
 let root = Path.GetFullPath(Path.Combine(__SOURCE_DIRECTORY__, ".."))
-let serverDll = Path.Combine(root, "src", "Chat.Server", "bin", configuration, "net10.0", "Chat.Server.dll")
+
+let serverDll =
+    Path.Combine(root, "src", "Chat.Server", "bin", configuration, "net10.0", "Chat.Server.dll")
+
 let timeout = TimeSpan.FromSeconds 10.0
 let work = Directory.CreateTempSubdirectory("chat-demo-").FullName
 let mutable failures = 0
@@ -34,78 +38,135 @@ let take (c: BlockingCollection<string>) (t: TimeSpan) =
 
 /// A process this script started; killed at the end whatever happens.
 type Child(file: string, arguments: string list, ready: string -> bool) =
-    let info = new ProcessStartInfo(file, arguments, RedirectStandardOutput = true, RedirectStandardError = true)
+    let info =
+        new ProcessStartInfo(file, arguments, RedirectStandardOutput = true, RedirectStandardError = true)
+
     let proc = Process.Start info
     let lines = BlockingCollection<string>()
+
     let pump (reader: StreamReader) =
         let read () =
             let mutable line = reader.ReadLine()
+
             while not (isNull line) do
                 lines.Add line
                 line <- reader.ReadLine()
+
         Thread(read, IsBackground = true).Start()
+
     do
         pump proc.StandardOutput
         pump proc.StandardError
+
     member _.WaitReady() =
         let deadline = DateTime.UtcNow + TimeSpan.FromSeconds 60.0
         let mutable found = None
+
         while found.IsNone do
             match take lines (TimeSpan.FromMilliseconds 200.0) with
             | Some l when ready l -> found <- Some l
             | _ when proc.HasExited -> raise (Mismatch $"{Path.GetFileName file} exited with {proc.ExitCode}")
             | _ when DateTime.UtcNow > deadline -> raise (Mismatch $"{Path.GetFileName file} did not start")
             | _ -> ()
+
         found.Value
+
     member _.Stop() =
         if not proc.HasExited then
             Process.Start("kill", [ "-TERM"; string proc.Id ]).WaitForExit()
-            if not (proc.WaitForExit 15000) then proc.Kill true
+
+            if not (proc.WaitForExit 15000) then
+                proc.Kill true
+
     interface IDisposable with
-        member this.Dispose() = if not proc.HasExited then proc.Kill true
+        member this.Dispose() =
+            if not proc.HasExited then
+                proc.Kill true
 
 let startServer (extra: string list) =
-    let s = new Child("dotnet", [ serverDll; "--bind"; "127.0.0.1"; "--port"; "0"; "--bcrypt-cost"; "4"; "--cert-dir"; Path.Combine(work, "certs"); "--demo-users" ] @ extra, fun l -> l.Contains "listening on ")
+    let s =
+        new Child(
+            "dotnet",
+            [
+                serverDll
+                "--bind"
+                "127.0.0.1"
+                "--port"
+                "0"
+                "--bcrypt-cost"
+                "4"
+                "--cert-dir"
+                Path.Combine(work, "certs")
+                "--demo-users"
+            ]
+            @ extra,
+            fun l -> l.Contains "listening on "
+        )
+
     let line = s.WaitReady()
     let port = Regex.Match(line, @"listening on [^ ]+:(\d+)").Groups[1].Value |> int
     s, port
 
-let certificate () = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(work, "certs", "server.crt"))
+let certificate () =
+    X509CertificateLoader.LoadCertificateFromFile(Path.Combine(work, "certs", "server.crt"))
 
 /// One user's connection, verifying the server by its certificate (as `chat --ca certs/server.crt`).
 type User(name: string, port: int) =
     let trusted = certificate ()
     let tcp = new TcpClient("127.0.0.1", port)
-    let ssl = new SslStream(tcp.GetStream(), false, RemoteCertificateValidationCallback(fun _ cert _ _ -> cert.GetRawCertData() = trusted.RawData))
+
+    let ssl =
+        new SslStream(
+            tcp.GetStream(),
+            false,
+            RemoteCertificateValidationCallback(fun _ cert _ _ -> cert.GetRawCertData() = trusted.RawData)
+        )
+
     do ssl.AuthenticateAsClient "localhost"
     let reader = new StreamReader(ssl)
     let writer = new StreamWriter(ssl, NewLine = "\n", AutoFlush = true)
     let inbox = BlockingCollection<string>()
+
     let receive () =
         try
             let mutable l = reader.ReadLine()
+
             while not (isNull l) do
                 inbox.Add l
                 l <- reader.ReadLine()
-        with :? IOException | :? ObjectDisposedException -> ()
+        with
+        | :? IOException
+        | :? ObjectDisposedException -> ()
+
         inbox.CompleteAdding()
+
     do Thread(receive, IsBackground = true).Start()
     member _.Name = name
+
     member _.Send(line: string) =
         printfn "  %-8s > %s" name line
         writer.WriteLine line
+
     /// The next line must match `pattern`: `*` stands for one word (an id), `...` for the rest.
     member _.Expect(pattern: string) =
-        let regex = "^" + Regex.Escape(pattern).Replace(@"\*", @"\S+").Replace(@"\.\.\.", ".*") + "$"
+        let regex =
+            "^"
+            + Regex.Escape(pattern).Replace(@"\*", @"\S+").Replace(@"\.\.\.", ".*")
+            + "$"
+
         match take inbox timeout with
-        | Some l when Regex.IsMatch(l, regex) -> printfn "  %-8s < %s" name l; l
+        | Some l when Regex.IsMatch(l, regex) ->
+            printfn "  %-8s < %s" name l
+            l
         | Some l -> raise (Mismatch $"{name}: expected `{pattern}`, got `{l}`")
         | _ -> raise (Mismatch $"{name}: expected `{pattern}`, got nothing within {timeout.TotalSeconds} s")
+
     member this.ExpectClosed() =
         match take inbox timeout with
         | None when inbox.IsCompleted -> printfn "  %-8s < (connection closed)" name
         | Some l -> raise (Mismatch $"{name}: expected the connection to close, got `{l}`")
         | _ -> raise (Mismatch $"{name}: expected the connection to close")
+
     interface IDisposable with
         member _.Dispose() = tcp.Dispose()
 
@@ -116,6 +177,7 @@ let connect name port =
 
 let scenario (title: string) (body: unit -> unit) =
     printfn "\n## %s" title
+
     try
         body ()
         printfn "  -- ok"
@@ -215,8 +277,10 @@ try
     try
         if not (File.Exists serverDll) then
             raise (Mismatch $"{serverDll} is missing: build first (dotnet build -c {configuration})")
+
         printfn "# chat/1 demo: one server, in-memory state"
         let server, port = startServer []
+
         using server (fun server ->
             singleInstance port
             server.Stop())
@@ -229,4 +293,5 @@ finally
 if failures > 0 then
     printfn "\n%d scenario(s) failed" failures
     exit 1
+
 printfn "\nall scenarios passed"

@@ -2,22 +2,22 @@
 module Chat.Domain.Decide
 
 /// The server options that rules depend on.
-type Limits =
-    {
-        /// Shortest password REGISTER accepts.
-        MinPassword: int
-        /// Messages per second per user; 0 = no limit.
-        MsgRate: int
-    }
+type Limits = {
+    /// Shortest password REGISTER accepts.
+    MinPassword: int
+    /// Messages per second per user; 0 = no limit.
+    MsgRate: int
+}
 
 let private reply msg = Reply msg
 let private ok r = Reply(Ok r)
 let private err code text = Reply(Err(code, text))
 
-let helpLines =
-    [ "Commands (a line not starting with / is a message to your room; //text sends /text):"
-      for v in
-          [ VLogin
+let helpLines = [
+    "Commands (a line not starting with / is a message to your room; //text sends /text):"
+    for v in
+        [
+            VLogin
             VRegister
             VJoin
             VLeave
@@ -31,8 +31,10 @@ let helpLines =
             VHistory
             VPing
             VHelp
-            VQuit ] do
-          "  " + Verb.usage v ]
+            VQuit
+        ] do
+        "  " + Verb.usage v
+]
 
 let private help = [ for l in helpLines -> reply (Info l) ] @ [ ok HelpDone ]
 
@@ -50,8 +52,9 @@ let notLoggedIn =
 let private anonymous (limits: Limits) (input: Result<Command, ParseError>) =
     match input with
     | Result.Ok(Login(user, pw)) -> [ Authenticate(user, pw) ]
-    | Result.Ok(Register(_, pw)) when Password.length pw < limits.MinPassword ->
-        [ err BadArgumentCode $"password must have at least {limits.MinPassword} characters" ]
+    | Result.Ok(Register(_, pw)) when Password.length pw < limits.MinPassword -> [
+        err BadArgumentCode $"password must have at least {limits.MinPassword} characters"
+      ]
     | Result.Ok(Register(user, pw)) -> [ CreateAccount(user, pw) ]
     | Result.Ok cmd when (common cmd).IsSome -> (common cmd).Value
     | Result.Error(BadArgument(verb, detail)) when Verb.usableBeforeLogin verb -> [ err BadArgumentCode detail ]
@@ -68,7 +71,8 @@ let private loggedIn (limits: Limits) nowMs (a: ActiveSession) (input: Result<Co
 
     match input with
     | Result.Ok(Login _ | Register _)
-    | Result.Error(BadArgument((VLogin | VRegister), _)) -> same [ err AlreadyLoggedIn "this connection is logged in already" ]
+    | Result.Error(BadArgument((VLogin | VRegister), _)) ->
+        same [ err AlreadyLoggedIn "this connection is logged in already" ]
     | Result.Ok(Say text) -> rated limits nowMs a (SayInRoom(a.Room, a.User, text))
     | Result.Ok(Publish text) -> rated limits nowMs a (PublishText(a.User, text))
     | Result.Ok(Join room) when room = a.Room -> same [ ok (Joined room) ]
@@ -88,7 +92,12 @@ let private loggedIn (limits: Limits) nowMs (a: ActiveSession) (input: Result<Co
     | Result.Error(BadArgument(_, detail)) -> same [ err BadArgumentCode detail ]
 
 /// Decides what one parsed line does in the given session.
-let decide (limits: Limits) (nowMs: int64) (state: Session) (input: Result<Command, ParseError>) : Session * Effect list =
+let decide
+    (limits: Limits)
+    (nowMs: int64)
+    (state: Session)
+    (input: Result<Command, ParseError>)
+    : Session * Effect list =
     match state with
     | Anonymous -> state, anonymous limits input
     | Active a -> loggedIn limits nowMs a input

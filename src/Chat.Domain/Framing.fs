@@ -15,7 +15,10 @@ let private strictUtf8 = UTF8Encoding(false, true)
 /// Decodes a line without its `\n`; a trailing `\r` is dropped.
 let decode (line: ReadOnlySpan<byte>) : Result<string, FrameError> =
     let line =
-        if line.Length > 0 && line[line.Length - 1] = 13uy then line.Slice(0, line.Length - 1) else line
+        if line.Length > 0 && line[line.Length - 1] = 13uy then
+            line.Slice(0, line.Length - 1)
+        else
+            line
 
     let text =
         try

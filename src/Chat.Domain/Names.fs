@@ -5,7 +5,10 @@ open System
 /// Character classes of the protocol's names, kept in one place so every entry point agrees.
 module internal NameRules =
     let isWordChar (c: char) =
-        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c = '_'
+        (c >= 'a' && c <= 'z')
+        || (c >= 'A' && c <= 'Z')
+        || (c >= '0' && c <= '9')
+        || c = '_'
 
     /// `[first][rest]{0,maxRest}`, ASCII only.
     let matches (rest: char -> bool) (maxLength: int) (s: string) =
@@ -77,7 +80,11 @@ type MsgId = private MsgId of string
 
 module MsgId =
     let tryCreate (s: string) : MsgId option =
-        if String.IsNullOrEmpty s || s.Length > 64 || s |> Seq.exists (fun c -> c <= ' ' || c > '~') then
+        if
+            String.IsNullOrEmpty s
+            || s.Length > 64
+            || s |> Seq.exists (fun c -> c <= ' ' || c > '~')
+        then
             None
         else
             Some(MsgId s)
@@ -89,7 +96,11 @@ type SessionId = private SessionId of string
 
 module SessionId =
     let tryCreate (s: string) : SessionId option =
-        if String.IsNullOrEmpty s || s.Length > 64 || s |> Seq.exists (fun c -> not (Char.IsAsciiLetterOrDigit c || c = '-')) then
+        if
+            String.IsNullOrEmpty s
+            || s.Length > 64
+            || s |> Seq.exists (fun c -> not (Char.IsAsciiLetterOrDigit c || c = '-'))
+        then
             None
         else
             Some(SessionId s)

@@ -8,12 +8,15 @@ let private invariant = Globalization.CultureInfo.InvariantCulture
 /// Splits into at most `n` parts on single spaces; the last part keeps its spaces.
 let private parts (n: int) (s: string) = s.Split(' ', n)
 
-let private words (s: string) =
-    if s = "" then [||] else s.Split(' ')
+let private words (s: string) = if s = "" then [||] else s.Split(' ')
 
 let private allOf (f: string -> 'a option) (ws: string array) =
     let xs = ws |> Array.map f
-    if xs |> Array.forall Option.isSome then Some(xs |> Array.map Option.get |> List.ofArray) else None
+
+    if xs |> Array.forall Option.isSome then
+        Some(xs |> Array.map Option.get |> List.ofArray)
+    else
+        None
 
 let private int64Of (s: string) =
     match Int64.TryParse(s, Globalization.NumberStyles.AllowLeadingSign, invariant) with
@@ -45,8 +48,7 @@ let private parseOk (rest: string) : OkReply option =
     | "JOIN", [| r |] -> room r |> Option.map Joined
     | "LEAVE", [| r |] -> room r |> Option.map Left
     | "ROOMS", ws -> allOf roomCount ws |> Option.map RoomList
-    | "WHO", ws when ws.Length >= 1 ->
-        Option.map2 (fun r us -> WhoList(r, us)) (room ws[0]) (allOf user ws[1..])
+    | "WHO", ws when ws.Length >= 1 -> Option.map2 (fun r us -> WhoList(r, us)) (room ws[0]) (allOf user ws[1..])
     | "USERS", ws -> allOf user ws |> Option.map UserList
     | "SUBSCRIBE", [| u |] -> user u |> Option.map Subscribed
     | "UNSUBSCRIBE", [| u |] -> user u |> Option.map Unsubscribed

@@ -55,22 +55,23 @@ type ServerMsg =
     | Sys of SysEvent
 
 module ErrorCode =
-    let all =
-        [ TlsRequired
-          NotLoggedIn
-          AlreadyLoggedIn
-          AuthFailed
-          DuplicateLogin
-          UserExists
-          NoSuchUser
-          UnknownCommandCode
-          BadArgumentCode
-          BadEncoding
-          LineTooLong
-          RateLimited
-          LoginTimeout
-          Unavailable
-          SlowConsumer ]
+    let all = [
+        TlsRequired
+        NotLoggedIn
+        AlreadyLoggedIn
+        AuthFailed
+        DuplicateLogin
+        UserExists
+        NoSuchUser
+        UnknownCommandCode
+        BadArgumentCode
+        BadEncoding
+        LineTooLong
+        RateLimited
+        LoginTimeout
+        Unavailable
+        SlowConsumer
+    ]
 
     let wire =
         function

@@ -1,10 +1,11 @@
 namespace Chat.Domain
 
 /// A logged-in connection: who it is, where it is, how much it may still say.
-type ActiveSession =
-    { User: Username
-      Room: RoomName
-      Bucket: TokenBucket }
+type ActiveSession = {
+    User: Username
+    Room: RoomName
+    Bucket: TokenBucket
+}
 
 /// The life of one connection: connected, then logged in, then ended.
 type Session =
@@ -26,10 +27,11 @@ module Session =
         match state, event with
         | _, Closed -> Ended
         | Anonymous, LoggedInAs(user, bucket) ->
-            Active
-                { User = user
-                  Room = RoomName.lobby
-                  Bucket = bucket }
+            Active {
+                User = user
+                Room = RoomName.lobby
+                Bucket = bucket
+            }
         | Active a, MovedTo room -> Active { a with Room = room }
         | _ -> state
 

@@ -56,50 +56,71 @@ type Arg =
             | Log_Level _ -> "debug, info (default), warn or error."
 
 /// Everything the server runs with, validated.
-type Config =
-    { Port: int
-      Bind: IPAddress
-      Redis: string option
-      CertFiles: (string * string) option
-      CertDir: string
-      ServerId: string
-      DuplicateLogin: DuplicateLoginPolicy
-      DemoUsers: bool
-      BcryptCost: int
-      MaxLine: int
-      LoginTimeout: TimeSpan
-      HandshakeTimeout: TimeSpan
-      SendQueue: int
-      MinPassword: int
-      History: int
-      LoginFailures: int
-      MsgRate: int
-      MaxConnsPerAddress: int
-      LogLevel: LogLevel }
+type Config = {
+    Port: int
+    Bind: IPAddress
+    Redis: string option
+    CertFiles: (string * string) option
+    CertDir: string
+    ServerId: string
+    DuplicateLogin: DuplicateLoginPolicy
+    DemoUsers: bool
+    BcryptCost: int
+    MaxLine: int
+    LoginTimeout: TimeSpan
+    HandshakeTimeout: TimeSpan
+    SendQueue: int
+    MinPassword: int
+    History: int
+    LoginFailures: int
+    MsgRate: int
+    MaxConnsPerAddress: int
+    LogLevel: LogLevel
+}
 
 /// A flag's value is out of range or inconsistent; the message names the flag.
 exception BadFlag of string
 
-let private flags =
-    [ "port"; "bind"; "redis"; "cert"; "key"; "cert-dir"; "server-id"; "duplicate-login"; "bcrypt-cost"
-      "max-line"; "login-timeout"; "handshake-timeout"; "send-queue"; "min-password"; "history"
-      "login-failures"; "msg-rate"; "max-conns-per-address"; "log-level" ]
+let private flags = [
+    "port"
+    "bind"
+    "redis"
+    "cert"
+    "key"
+    "cert-dir"
+    "server-id"
+    "duplicate-login"
+    "bcrypt-cost"
+    "max-line"
+    "login-timeout"
+    "handshake-timeout"
+    "send-queue"
+    "min-password"
+    "history"
+    "login-failures"
+    "msg-rate"
+    "max-conns-per-address"
+    "log-level"
+]
 
 let private variable (flag: string) =
     "CHAT_" + flag.Replace('-', '_').ToUpperInvariant()
 
 /// `CHAT_*` variables as flags, placed before the real ones: the last occurrence wins, so a flag
 /// beats its variable.
-let fromEnvironment (env: string -> string option) : string list =
-    [ for flag in flags do
-          match env (variable flag) with
-          | Some v when v <> "" -> yield! [ "--" + flag; v ]
-          | _ -> ()
-      match env (variable "demo-users") with
-      | Some("1" | "true" | "yes" | "on") -> "--demo-users"
-      | _ -> () ]
+let fromEnvironment (env: string -> string option) : string list = [
+    for flag in flags do
+        match env (variable flag) with
+        | Some v when v <> "" -> yield! [ "--" + flag; v ]
+        | _ -> ()
+    match env (variable "demo-users") with
+    | Some("1" | "true" | "yes" | "on") -> "--demo-users"
+    | _ -> ()
+]
 
-let private check cond message = if not cond then raise (BadFlag message)
+let private check cond message =
+    if not cond then
+        raise (BadFlag message)
 
 let private ofResults (r: ParseResults<Arg>) : Config =
     let between lo hi name v =
@@ -108,6 +129,7 @@ let private ofResults (r: ParseResults<Arg>) : Config =
 
     let bind =
         let s = r.GetResult(Bind, defaultValue = "0.0.0.0")
+
         match IPAddress.TryParse s with
         | true, a -> a
         | _ -> raise (BadFlag $"--bind must be an IP address (got {s})")
@@ -127,32 +149,51 @@ let private ofResults (r: ParseResults<Arg>) : Config =
         | s -> raise (BadFlag $"--log-level must be debug, info, warn or error (got {s})")
 
     let serverId =
-        let id = r.GetResult(Server_Id, defaultValue = $"{Environment.MachineName}-{Environment.ProcessId}")
-        check (id <> "" && id |> Seq.forall (fun c -> c > ' ' && c <= '~' && c <> ':')) "--server-id must be printable ASCII without spaces or ':'"
+        let id =
+            r.GetResult(Server_Id, defaultValue = $"{Environment.MachineName}-{Environment.ProcessId}")
+
+        check
+            (id <> "" && id |> Seq.forall (fun c -> c > ' ' && c <= '~' && c <> ':'))
+            "--server-id must be printable ASCII without spaces or ':'"
+
         id
 
-    { Port = r.GetResult(Port, defaultValue = 8000) |> between 0 65535 "port"
-      Bind = bind
-      Redis = r.TryGetResult Redis
-      CertFiles = certFiles
-      CertDir = r.GetResult(Cert_Dir, defaultValue = "certs")
-      ServerId = serverId
-      DuplicateLogin =
-        match r.GetResult(Duplicate_Login, defaultValue = Force_Logout) with
-        | Force_Logout -> DuplicateLoginPolicy.ForceLogout
-        | DuplicateLoginArg.Reject -> DuplicateLoginPolicy.Reject
-      DemoUsers = r.Contains Demo_Users
-      BcryptCost = r.GetResult(Bcrypt_Cost, defaultValue = 12) |> between 4 31 "bcrypt-cost"
-      MaxLine = r.GetResult(Max_Line, defaultValue = 4096) |> between 16 (1 <<< 20) "max-line"
-      LoginTimeout = r.GetResult(Login_Timeout, defaultValue = 30) |> between 1 86400 "login-timeout" |> float |> TimeSpan.FromSeconds
-      HandshakeTimeout = r.GetResult(Handshake_Timeout, defaultValue = 10) |> between 1 3600 "handshake-timeout" |> float |> TimeSpan.FromSeconds
-      SendQueue = r.GetResult(Send_Queue, defaultValue = 1024) |> between 1 1_000_000 "send-queue"
-      MinPassword = r.GetResult(Min_Password, defaultValue = 8) |> between 1 72 "min-password"
-      History = r.GetResult(History, defaultValue = 1000) |> between 0 1_000_000 "history"
-      LoginFailures = r.GetResult(Login_Failures, defaultValue = 5) |> between 0 1_000_000 "login-failures"
-      MsgRate = r.GetResult(Msg_Rate, defaultValue = 50) |> between 0 1_000_000 "msg-rate"
-      MaxConnsPerAddress = r.GetResult(Max_Conns_Per_Address, defaultValue = 256) |> between 0 10_000_000 "max-conns-per-address"
-      LogLevel = level }
+    {
+        Port = r.GetResult(Port, defaultValue = 8000) |> between 0 65535 "port"
+        Bind = bind
+        Redis = r.TryGetResult Redis
+        CertFiles = certFiles
+        CertDir = r.GetResult(Cert_Dir, defaultValue = "certs")
+        ServerId = serverId
+        DuplicateLogin =
+            match r.GetResult(Duplicate_Login, defaultValue = Force_Logout) with
+            | Force_Logout -> DuplicateLoginPolicy.ForceLogout
+            | DuplicateLoginArg.Reject -> DuplicateLoginPolicy.Reject
+        DemoUsers = r.Contains Demo_Users
+        BcryptCost = r.GetResult(Bcrypt_Cost, defaultValue = 12) |> between 4 31 "bcrypt-cost"
+        MaxLine = r.GetResult(Max_Line, defaultValue = 4096) |> between 16 (1 <<< 20) "max-line"
+        LoginTimeout =
+            r.GetResult(Login_Timeout, defaultValue = 30)
+            |> between 1 86400 "login-timeout"
+            |> float
+            |> TimeSpan.FromSeconds
+        HandshakeTimeout =
+            r.GetResult(Handshake_Timeout, defaultValue = 10)
+            |> between 1 3600 "handshake-timeout"
+            |> float
+            |> TimeSpan.FromSeconds
+        SendQueue = r.GetResult(Send_Queue, defaultValue = 1024) |> between 1 1_000_000 "send-queue"
+        MinPassword = r.GetResult(Min_Password, defaultValue = 8) |> between 1 72 "min-password"
+        History = r.GetResult(History, defaultValue = 1000) |> between 0 1_000_000 "history"
+        LoginFailures =
+            r.GetResult(Login_Failures, defaultValue = 5)
+            |> between 0 1_000_000 "login-failures"
+        MsgRate = r.GetResult(Msg_Rate, defaultValue = 50) |> between 0 1_000_000 "msg-rate"
+        MaxConnsPerAddress =
+            r.GetResult(Max_Conns_Per_Address, defaultValue = 256)
+            |> between 0 10_000_000 "max-conns-per-address"
+        LogLevel = level
+    }
 
 /// What the command line asked for.
 type Parsed =

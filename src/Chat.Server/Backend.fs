@@ -20,11 +20,12 @@ type ClaimOutcome =
     /// Reject policy: another session holds the name.
     | AlreadyOnline
 
-type HistoryEntry =
-    { Id: MsgId
-      From: Username
-      UnixMs: int64
-      Text: string }
+type HistoryEntry = {
+    Id: MsgId
+    From: Username
+    UnixMs: int64
+    Text: string
+}
 
 /// The state port: everything instances share. Two adapters keep this contract:
 /// `MemoryBackend` (one instance, no Redis) and `RedisBackend` (any number of instances).

@@ -12,7 +12,9 @@ exception CertificateProblem of string
 
 /// SHA-256 of the DER bytes, as clients pin it: upper-case hex pairs joined by ':'.
 let fingerprint (cert: X509Certificate2) =
-    cert.GetCertHash(HashAlgorithmName.SHA256) |> Array.map (fun b -> b.ToString "X2") |> String.concat ":"
+    cert.GetCertHash(HashAlgorithmName.SHA256)
+    |> Array.map (fun b -> b.ToString "X2")
+    |> String.concat ":"
 
 let private selfSigned () =
     use key = ECDsa.Create(ECCurve.NamedCurves.nistP256)
@@ -34,7 +36,10 @@ let private selfSigned () =
 let private write (path: string) (content: string) (mode: UnixFileMode) =
     let tmp = path + ".tmp"
     File.WriteAllText(tmp, content)
-    if not (OperatingSystem.IsWindows()) then File.SetUnixFileMode(tmp, mode)
+
+    if not (OperatingSystem.IsWindows()) then
+        File.SetUnixFileMode(tmp, mode)
+
     File.Move(tmp, path, true)
 
 /// Instances of a local cluster share one --cert-dir and may start together: one generates,
@@ -53,17 +58,20 @@ let load (certFile: string) (keyFile: string) : X509Certificate2 =
         X509CertificateLoader.LoadPkcs12(pem.Export X509ContentType.Pkcs12, null)
     with
     | :? FileNotFoundException
-    | :? DirectoryNotFoundException as e -> raise (CertificateProblem $"cannot read {e.Message}; check --cert/--key")
+    | :? DirectoryNotFoundException as e ->
+        raise (CertificateProblem $"cannot read the certificate or key: {e.Message} Check --cert and --key.")
     | :? CryptographicException
     | :? ArgumentException as e ->
         raise (CertificateProblem $"{certFile} / {keyFile} are not a PEM certificate and matching key: {e.Message}")
-    | :? UnauthorizedAccessException as e -> raise (CertificateProblem $"cannot read the certificate or key: {e.Message}")
+    | :? UnauthorizedAccessException as e ->
+        raise (CertificateProblem $"cannot read the certificate or key: {e.Message}")
 
 /// The certificate in `dir` (server.crt, server.key), generated self-signed on first use; and whether
 /// it was generated now.
 let loadOrCreate (dir: string) : X509Certificate2 * bool =
     let crt = Path.Combine(dir, "server.crt")
     let key = Path.Combine(dir, "server.key")
+
     let created =
         if File.Exists crt && File.Exists key then
             false
@@ -71,14 +79,25 @@ let loadOrCreate (dir: string) : X509Certificate2 * bool =
             try
                 Directory.CreateDirectory dir |> ignore
                 use _lock = exclusive (Path.Combine(dir, ".lock")) (DateTime.UtcNow.AddSeconds 30.0)
+
                 if File.Exists crt && File.Exists key then
                     false
                 else
                     let certPem, keyPem = selfSigned ()
                     write key keyPem (UnixFileMode.UserRead ||| UnixFileMode.UserWrite)
-                    write crt certPem (UnixFileMode.UserRead ||| UnixFileMode.UserWrite ||| UnixFileMode.GroupRead ||| UnixFileMode.OtherRead)
+
+                    write
+                        crt
+                        certPem
+                        (UnixFileMode.UserRead
+                         ||| UnixFileMode.UserWrite
+                         ||| UnixFileMode.GroupRead
+                         ||| UnixFileMode.OtherRead)
+
                     true
             with
             | :? UnauthorizedAccessException
-            | :? IOException as e -> raise (CertificateProblem $"cannot create a certificate in {dir}: {e.Message}; check --cert-dir")
+            | :? IOException as e ->
+                raise (CertificateProblem $"cannot create a certificate in {dir}: {e.Message}; check --cert-dir")
+
     load crt key, created

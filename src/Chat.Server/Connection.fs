@@ -12,15 +12,16 @@ open System.Threading.Tasks
 open Chat.Domain
 
 /// What every connection of this server shares.
-type ConnectionSettings =
-    { Tls: SslServerAuthenticationOptions
-      ServerId: string
-      HandshakeTimeout: TimeSpan
-      LoginTimeout: TimeSpan
-      MaxLine: int
-      SendQueue: int
-      Limits: Decide.Limits
-      Session: SessionContext }
+type ConnectionSettings = {
+    Tls: SslServerAuthenticationOptions
+    ServerId: string
+    HandshakeTimeout: TimeSpan
+    LoginTimeout: TimeSpan
+    MaxLine: int
+    SendQueue: int
+    Limits: Decide.Limits
+    Session: SessionContext
+}
 
 module private Tls =
     /// The first byte of every TLS connection: a handshake record.
@@ -38,6 +39,7 @@ type Connection(socket: Socket, settings: ConnectionSettings, ended: Connection 
     let sid = SessionId.tryCreate (Guid.NewGuid().ToString "N") |> Option.get
     let mutable outbox: Outbox option = None
     let mutable stream: SslStream = null
+
     [<VolatileField>]
     let mutable loggedIn = false
 
@@ -58,6 +60,7 @@ type Connection(socket: Socket, settings: ConnectionSettings, ended: Connection 
                 | :? SocketException
                 | :? ObjectDisposedException
                 | :? InvalidOperationException -> ()
+
                 do! Task.Delay(TimeSpan.FromSeconds 2.0)
                 dispose ()
             }
@@ -67,6 +70,7 @@ type Connection(socket: Socket, settings: ConnectionSettings, ended: Connection 
     let speaksTls () =
         let first = Array.zeroCreate<byte> 1
         let n = socket.Receive(first, SocketFlags.Peek)
+
         if n = 0 then
             false
         elif first[0] <> Tls.HandshakeRecord then
@@ -87,7 +91,9 @@ type Connection(socket: Socket, settings: ConnectionSettings, ended: Connection 
             new Timer(
                 (fun _ ->
                     if not loggedIn then
-                        box.SendLast(Err(LoginTimeout, $"no login within {settings.LoginTimeout.TotalSeconds} s; closing"))),
+                        box.SendLast(
+                            Err(LoginTimeout, $"no login within {settings.LoginTimeout.TotalSeconds} s; closing")
+                        )),
                 null,
                 settings.LoginTimeout,
                 Timeout.InfiniteTimeSpan
@@ -104,8 +110,14 @@ type Connection(socket: Socket, settings: ConnectionSettings, ended: Connection 
                     | Some parsed ->
                         let next, effects =
                             Decide.decide settings.Limits (settings.Session.Now()) state parsed
+
                         state <- interpreter.Run(next, effects)
-                        loggedIn <- (match state with Active _ -> true | _ -> false)
+
+                        loggedIn <-
+                            (match state with
+                             | Active _ -> true
+                             | _ -> false)
+
                         reading <- not interpreter.Closing
         finally
             interpreter.Release state
@@ -114,8 +126,10 @@ type Connection(socket: Socket, settings: ConnectionSettings, ended: Connection 
         try
             try
                 socket.NoDelay <- true
+
                 use handshakeTimer =
                     new Timer((fun _ -> dispose ()), null, settings.HandshakeTimeout, Timeout.InfiniteTimeSpan)
+
                 if speaksTls () then
                     let ssl = new SslStream(new NetworkStream(socket, true), false)
                     stream <- ssl
@@ -129,12 +143,14 @@ type Connection(socket: Socket, settings: ConnectionSettings, ended: Connection 
             | :? IOException
             | :? SocketException
             | :? ObjectDisposedException
-            | :? AuthenticationException as e -> log.Debug("connection ended", [ "peer", box peer; "reason", box e.Message ])
+            | :? AuthenticationException as e ->
+                log.Debug("connection ended", [ "peer", box peer; "reason", box e.Message ])
             | e -> log.Error("session crashed", [ "peer", box peer; "error", box e ])
         finally
             match outbox with
             | Some box -> box.Close()
             | None -> dispose ()
+
             ended this
 
     member _.Peer = peer

@@ -3,16 +3,17 @@ namespace Chat.Server
 open Chat.Domain
 
 /// What one session's interpreter needs from the rest of the server.
-type SessionContext =
-    { Backend: IChatBackend
-      Router: LocalRouter
-      Passwords: Passwords
-      Policy: DuplicateLoginPolicy
-      LoginFailures: int
-      MsgRate: int
-      Log: Log
-      Retries: Retries
-      Now: unit -> int64 }
+type SessionContext = {
+    Backend: IChatBackend
+    Router: LocalRouter
+    Passwords: Passwords
+    Policy: DuplicateLoginPolicy
+    LoginFailures: int
+    MsgRate: int
+    Log: Log
+    Retries: Retries
+    Now: unit -> int64
+}
 
 /// Carries out one session's effects, in order, and folds what they change back into the session.
 /// The one place where decisions meet Redis, sockets and bcrypt.
@@ -23,8 +24,7 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
     let backend = ctx.Backend
     let mutable closing = false
 
-    let unavailable =
-        "shared state is unreachable; nothing changed, try again shortly"
+    let unavailable = "shared state is unreachable; nothing changed, try again shortly"
 
     // Takes the name (the policy decides about an existing session), then tells everyone.
     let claim (user: Username) (success: OkReply) (state: Session) =
@@ -35,19 +35,31 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
         | Claimed evicted ->
             ctx.Router.Attach(sid, user, outbox)
             reply success
+
             match evicted with
             | Some(old, room) ->
                 backend.Announce(BusEvent.Kicked(user, old))
                 backend.Announce(BusEvent.Exited(user, old, room))
             | None -> ()
+
             backend.Announce(BusEvent.Entered(user, sid, RoomName.lobby))
-            ctx.Log.Info("login", [ "user", box (Username.value user); "peer", box peer; "sid", box (SessionId.value sid) ])
+
+            ctx.Log.Info(
+                "login",
+                [
+                    "user", box (Username.value user)
+                    "peer", box peer
+                    "sid", box (SessionId.value sid)
+                ]
+            )
+
             Session.evolve state (LoggedInAs(user, TokenBucket.full ctx.MsgRate (ctx.Now())))
 
     // LOGIN <user> <password>
     let authenticate user password state =
         let byUser, byAddress = backend.FailedLogins(user, peer)
         let limit = ctx.LoginFailures
+
         if limit > 0 && (byUser >= limit || byAddress >= 4 * limit) then
             fail RateLimited "too many failed logins; wait a minute and try again"
             state
@@ -56,6 +68,7 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
                 match backend.PasswordHash user with
                 | Some hash -> ctx.Passwords.Verify(hash, password)
                 | None -> ctx.Passwords.VerifyNobody password
+
             if valid then
                 claim user (LoggedIn(user, RoomName.lobby)) state
             else
@@ -81,8 +94,10 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
         | ListSubs user -> reply (SubList(backend.Subscriptions user))
         | ShowHistory(room, count) ->
             let entries = backend.History(room, count)
+
             for e in entries do
                 send (Hist(room, e.Id, e.From, e.UnixMs, e.Text))
+
             reply (HistoryDone entries.Length)
 
     let step (state: Session) (effect: Effect) : Session =
@@ -120,6 +135,7 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
                 reply (Subscribed target)
             else
                 fail NoSuchUser $"{Username.value target} has no account"
+
             state
         // /unsubscribe <user>
         | Unfollow(follower, target) ->
@@ -141,12 +157,18 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
             match effects with
             | [] -> state
             | effect :: rest ->
-                match (try Choice1Of2(step state effect) with BackendUnavailable reason -> Choice2Of2 reason) with
+                match
+                    (try
+                        Choice1Of2(step state effect)
+                     with BackendUnavailable reason ->
+                         Choice2Of2 reason)
+                with
                 | Choice1Of2 next -> go next rest
                 | Choice2Of2 reason ->
                     ctx.Log.Warn("shared state unavailable", [ "reason", box reason; "peer", box peer ])
                     fail Unavailable unavailable
                     state
+
         go state effects
 
     /// Ends the session in shared state (fenced: a newer session of the same user is left alone).
@@ -157,11 +179,14 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
                 match backend.Release(a.User, sid) with
                 | Some room -> backend.Announce(BusEvent.Exited(a.User, sid, room))
                 | None -> ()
+
             ctx.Router.Detach sid
+
             try
                 release ()
             with BackendUnavailable _ ->
                 ctx.Retries.Add($"release {Username.value a.User} {SessionId.value sid}", release)
+
             ctx.Log.Info("logout", [ "user", box (Username.value a.User); "peer", box peer ])
         | Anonymous
         | Ended -> ctx.Router.Detach sid

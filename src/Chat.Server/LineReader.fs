@@ -15,7 +15,7 @@ type LineReader(stream: Stream, maxLine: int) =
     let mutable start = 0
     let mutable stop = 0
     // `\r\n` counts as the terminator, so a line may hold one more byte if it is the `\r`.
-    let line = Array.zeroCreate<byte> (maxLine + 1)
+    let line = Array.zeroCreate<byte>(maxLine + 1)
     let mutable length = 0
     let mutable discarding = false
 
@@ -25,12 +25,21 @@ type LineReader(stream: Stream, maxLine: int) =
         stop > 0
 
     let lineText () =
-        let n = if length = maxLine + 1 && line[maxLine] <> 13uy then -1 else length
-        if n < 0 then Error(Framing.TooLong maxLine) else Framing.decode (ReadOnlySpan(line, 0, n))
+        let n =
+            if length = maxLine + 1 && line[maxLine] <> 13uy then
+                -1
+            else
+                length
+
+        if n < 0 then
+            Error(Framing.TooLong maxLine)
+        else
+            Framing.decode (ReadOnlySpan(line, 0, n))
 
     /// The next line, blocking until one is complete; EndOfStream when the peer closed.
     member _.Read() : ReadResult =
         let mutable result = ValueNone
+
         while result.IsNone do
             if start = stop && not (fill ()) then
                 result <- ValueSome EndOfStream
@@ -39,8 +48,10 @@ type LineReader(stream: Stream, maxLine: int) =
                 let newline = span.IndexOf 10uy
                 let chunk = if newline < 0 then span else span.Slice(0, newline)
                 start <- start + chunk.Length + (if newline < 0 then 0 else 1)
+
                 if discarding then
-                    if newline >= 0 then discarding <- false
+                    if newline >= 0 then
+                        discarding <- false
                 elif length + chunk.Length > maxLine + 1 then
                     length <- 0
                     discarding <- newline < 0
@@ -48,8 +59,10 @@ type LineReader(stream: Stream, maxLine: int) =
                 else
                     chunk.CopyTo(Span(line, length, chunk.Length))
                     length <- length + chunk.Length
+
                     if newline >= 0 then
                         let text = lineText ()
                         length <- 0
                         result <- ValueSome(Line text)
+
         result.Value

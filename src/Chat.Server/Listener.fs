@@ -20,11 +20,14 @@ type Listener(bind: IPAddress, port: int, maxPerAddress: int, settings: Connecti
     let ended (c: Connection) =
         lock gate (fun () ->
             live.Remove c |> ignore
+
             match perAddress.TryGetValue c.Peer with
             | true, 1 -> perAddress.Remove c.Peer |> ignore
             | true, n -> perAddress[c.Peer] <- n - 1
             | _ -> ()
-            if live.Count = 0 then allGone.Set())
+
+            if live.Count = 0 then
+                allGone.Set())
 
     /// Counts the connection in, unless its address is over the limit or the server is stopping.
     let admit (peer: IPAddress) =
@@ -33,6 +36,7 @@ type Listener(bind: IPAddress, port: int, maxPerAddress: int, settings: Connecti
                 match perAddress.TryGetValue peer with
                 | true, n -> n
                 | _ -> 0
+
             if stopping || (maxPerAddress > 0 && n >= maxPerAddress) then
                 false
             else
@@ -42,10 +46,12 @@ type Listener(bind: IPAddress, port: int, maxPerAddress: int, settings: Connecti
 
     let accept () =
         let mutable go = true
+
         while go do
             try
                 let client = socket.Accept()
                 let peer = (client.RemoteEndPoint :?> IPEndPoint).Address
+
                 if admit peer then
                     let c = Connection(client, settings, ended)
                     lock gate (fun () -> live.Add c |> ignore)
@@ -77,7 +83,10 @@ type Listener(bind: IPAddress, port: int, maxPerAddress: int, settings: Connecti
             lock gate (fun () ->
                 stopping <- true
                 List.ofSeq live)
+
         socket.Dispose()
+
         for c in current do
             c.Shutdown text
+
         allGone.Wait timeout

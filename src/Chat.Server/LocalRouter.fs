@@ -23,20 +23,23 @@ type LocalRouter(log: Log) =
 
     /// Local sessions and the rooms the bus has put them in, to rebuild shared state after an outage.
     member _.Sessions() : (Username * SessionId * RoomName) list =
-        lock gate (fun () ->
-            [ for sid, user in Routing.sessions routing do
-                  match Routing.roomOf sid routing with
-                  | Some room -> user, sid, room
-                  | None -> () ])
+        lock gate (fun () -> [
+            for sid, user in Routing.sessions routing do
+                match Routing.roomOf sid routing with
+                | Some room -> user, sid, room
+                | None -> ()
+        ])
 
     member _.Dispatch(event: BusEvent) =
         lock gate (fun () ->
             let next, deliveries = Routing.route event routing
             routing <- next
+
             for delivery in deliveries do
                 match delivery with
                 | Deliver(sids, msg) ->
                     let line = Wire.encode msg
+
                     for sid in sids do
                         match outboxes.TryGetValue sid with
                         | true, outbox -> outbox.Send line
@@ -47,5 +50,6 @@ type LocalRouter(log: Log) =
                         outboxes.Remove sid |> ignore
                         outbox.SendLast(Wire.encode msg)
                     | _ -> ())
+
         if log.Enabled LogLevel.Debug then
             log.Debug("bus event", [ "event", box (BusCodec.encode event) ])

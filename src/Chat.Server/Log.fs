@@ -15,7 +15,11 @@ type Log(minimum: LogLevel) =
 
     let format (value: obj) =
         let s = string value
-        if s.Contains ' ' || s.Contains '"' || s = "" then "\"" + s.Replace("\"", "\\\"") + "\"" else s
+
+        if s.Contains ' ' || s.Contains '"' || s = "" then
+            "\"" + s.Replace("\"", "\\\"") + "\""
+        else
+            s
 
     member _.Enabled(level: LogLevel) = level >= minimum
 
@@ -26,7 +30,14 @@ type Log(minimum: LogLevel) =
             let line = $"{DateTime.UtcNow:``yyyy-MM-ddTHH:mm:ss.fffZ``} {name} {message}{kv}"
             lock gate (fun () -> Console.Out.WriteLine line)
 
-    member this.Debug(message, ?fields) = this.Write(LogLevel.Debug, message, defaultArg fields [])
-    member this.Info(message, ?fields) = this.Write(LogLevel.Info, message, defaultArg fields [])
-    member this.Warn(message, ?fields) = this.Write(LogLevel.Warn, message, defaultArg fields [])
-    member this.Error(message, ?fields) = this.Write(LogLevel.Error, message, defaultArg fields [])
+    member this.Debug(message, ?fields) =
+        this.Write(LogLevel.Debug, message, defaultArg fields [])
+
+    member this.Info(message, ?fields) =
+        this.Write(LogLevel.Info, message, defaultArg fields [])
+
+    member this.Warn(message, ?fields) =
+        this.Write(LogLevel.Warn, message, defaultArg fields [])
+
+    member this.Error(message, ?fields) =
+        this.Write(LogLevel.Error, message, defaultArg fields [])

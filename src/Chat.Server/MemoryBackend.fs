@@ -38,7 +38,9 @@ type MemoryBackend(historyLimit: int, clock: unit -> int64) =
         match rooms.TryGetValue room with
         | true, set ->
             set.Remove(Username.value user) |> ignore
-            if set.Count = 0 then rooms.Remove room |> ignore
+
+            if set.Count = 0 then
+                rooms.Remove room |> ignore
         | _ -> ()
 
     let next (d: Dictionary<'k, int64>) key =
@@ -46,6 +48,7 @@ type MemoryBackend(historyLimit: int, clock: unit -> int64) =
             match d.TryGetValue key with
             | true, n -> n + 1L
             | _ -> 1L
+
         d[key] <- n
         n
 
@@ -63,8 +66,11 @@ type MemoryBackend(historyLimit: int, clock: unit -> int64) =
                 | true, h -> Some h
                 | _ -> None)
 
-        member _.CreateAccount(user, hash) = locked (fun () -> accounts.TryAdd(user, hash))
-        member _.UserExists user = locked (fun () -> accounts.ContainsKey user)
+        member _.CreateAccount(user, hash) =
+            locked (fun () -> accounts.TryAdd(user, hash))
+
+        member _.UserExists user =
+            locked (fun () -> accounts.ContainsKey user)
 
         member _.FailedLogins(user, address) =
             let now = clock ()
@@ -72,6 +78,7 @@ type MemoryBackend(historyLimit: int, clock: unit -> int64) =
 
         member _.RecordFailedLogin(user, address) =
             let now = clock ()
+
             locked (fun () ->
                 bump ("u:" + Username.value user) now
                 bump ("a:" + address) now)
@@ -87,6 +94,7 @@ type MemoryBackend(historyLimit: int, clock: unit -> int64) =
                             removeMember oldRoom user
                             Some(oldSid, oldRoom)
                         | _ -> None
+
                     sessions[user] <- (sid, RoomName.lobby)
                     addMember RoomName.lobby user
                     Claimed evicted)
@@ -119,7 +127,8 @@ type MemoryBackend(historyLimit: int, clock: unit -> int64) =
                 | true, set -> set |> Seq.choose Username.tryCreate |> List.ofSeq
                 | _ -> [])
 
-        member _.Online() = locked (fun () -> List.ofSeq sessions.Keys)
+        member _.Online() =
+            locked (fun () -> List.ofSeq sessions.Keys)
 
         member _.Subscribe(follower, target) =
             locked (fun () ->
@@ -142,6 +151,7 @@ type MemoryBackend(historyLimit: int, clock: unit -> int64) =
         member _.Say(room, from, text, unixMs) =
             locked (fun () ->
                 let id = MsgId.tryCreate (string (next roomSeq room)) |> Option.get
+
                 let history =
                     match histories.TryGetValue room with
                     | true, q -> q
@@ -149,18 +159,30 @@ type MemoryBackend(historyLimit: int, clock: unit -> int64) =
                         let q = Queue()
                         histories[room] <- q
                         q
-                history.Enqueue { Id = id; From = from; UnixMs = unixMs; Text = text }
+
+                history.Enqueue {
+                    Id = id
+                    From = from
+                    UnixMs = unixMs
+                    Text = text
+                }
+
                 while history.Count > historyLimit do
                     history.Dequeue() |> ignore
+
                 listener (BusEvent.Said(room, id, from, text))
                 id)
 
         member _.Publish(from, text) =
             locked (fun () ->
                 let id = MsgId.tryCreate (string (next pubSeq from)) |> Option.get
-                let recipients =
-                    [ for KeyValue(follower, targets) in follows do
-                          if targets.Contains from && sessions.ContainsKey follower then follower ]
+
+                let recipients = [
+                    for KeyValue(follower, targets) in follows do
+                        if targets.Contains from && sessions.ContainsKey follower then
+                            follower
+                ]
+
                 listener (BusEvent.Published(id, from, text, recipients))
                 id, recipients.Length)
 

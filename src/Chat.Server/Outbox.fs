@@ -36,8 +36,14 @@ type Outbox(stream: Stream, capacity: int, ended: OutboxEnd -> unit) =
         Wire.encode (Err(SlowConsumer, "you are not reading fast enough; closing the connection"))
 
     let finish how =
-        let first = lock gate (fun () -> not finished && (finished <- true; true))
-        if first then ended how
+        let first =
+            lock gate (fun () ->
+                not finished
+                && (finished <- true
+                    true))
+
+        if first then
+            ended how
 
     /// Takes lines up to one batch; null when there is nothing to write (and the writer stops).
     let take () =
@@ -48,10 +54,12 @@ type Outbox(stream: Stream, capacity: int, ended: OutboxEnd -> unit) =
             else
                 let batch = List<byte array>()
                 let mutable size = 0
+
                 while queue.Count > 0 && (size = 0 || size + queue.Peek().Length <= batchBytes) do
                     let line = queue.Dequeue()
                     size <- size + line.Length
                     batch.Add line
+
                 batch.ToArray())
 
     let write (batch: byte array array) : Task<bool> =
@@ -59,9 +67,11 @@ type Outbox(stream: Stream, capacity: int, ended: OutboxEnd -> unit) =
             let size = batch |> Array.sumBy _.Length
             let buffer = ArrayPool<byte>.Shared.Rent size
             let mutable at = 0
+
             for line in batch do
                 Buffer.BlockCopy(line, 0, buffer, at, line.Length)
                 at <- at + line.Length
+
             try
                 try
                     do! stream.WriteAsync(buffer.AsMemory(0, size))
@@ -79,19 +89,26 @@ type Outbox(stream: Stream, capacity: int, ended: OutboxEnd -> unit) =
     let pump () : Task =
         task {
             let mutable go = true
+
             while go do
                 let batch = take ()
+
                 if isNull batch then
                     go <- false
-                    if lock gate (fun () -> closing && not writing) then finish Drained
+
+                    if lock gate (fun () -> closing && not writing) then
+                        finish Drained
                 else
                     let! ok = write batch
+
                     if not ok then
                         go <- false
+
                         lock gate (fun () ->
                             closing <- true
                             writing <- false
                             queue.Clear())
+
                         finish Broken
         }
 
@@ -118,9 +135,11 @@ type Outbox(stream: Stream, capacity: int, ended: OutboxEnd -> unit) =
                     queue.Enqueue line
                     startWriter ()
                     false)
+
         if overflowed then
             // Best effort: the error line may never get through a client that does not read.
-            Task.Delay(TimeSpan.FromSeconds 2.0).ContinueWith(fun (_: Task) -> finish Broken) |> ignore
+            Task.Delay(TimeSpan.FromSeconds 2.0).ContinueWith(fun (_: Task) -> finish Broken)
+            |> ignore
 
     member this.Send(msg: ServerMsg) = this.Send(Wire.encode msg)
 
@@ -130,6 +149,7 @@ type Outbox(stream: Stream, capacity: int, ended: OutboxEnd -> unit) =
             if not closing then
                 queue.Enqueue line
                 closing <- true
+
             startWriter ())
 
     member this.SendLast(msg: ServerMsg) = this.SendLast(Wire.encode msg)

@@ -14,22 +14,25 @@ let private createDemoUsers (backend: IChatBackend) (passwords: Passwords) (log:
     for name, password in demoUsers do
         match Username.tryCreate name, Password.tryCreate password with
         | Some user, Result.Ok pw when not (backend.UserExists user) ->
-            if backend.CreateAccount(user, passwords.Hash pw) then log.Info("demo user created", [ "user", box name ])
+            if backend.CreateAccount(user, passwords.Hash pw) then
+                log.Info("demo user created", [ "user", box name ])
         | _ -> ()
 
 /// AEAD suites only (TLS 1.3's, and ECDHE with GCM or ChaCha20 for 1.2).
 let private cipherSuites () =
     if OperatingSystem.IsLinux() || OperatingSystem.IsMacOS() then
         CipherSuitesPolicy(
-            [ TlsCipherSuite.TLS_AES_128_GCM_SHA256
-              TlsCipherSuite.TLS_AES_256_GCM_SHA384
-              TlsCipherSuite.TLS_CHACHA20_POLY1305_SHA256
-              TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
-              TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384
-              TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256
-              TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
-              TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
-              TlsCipherSuite.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256 ]
+            [
+                TlsCipherSuite.TLS_AES_128_GCM_SHA256
+                TlsCipherSuite.TLS_AES_256_GCM_SHA384
+                TlsCipherSuite.TLS_CHACHA20_POLY1305_SHA256
+                TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+                TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384
+                TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256
+                TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
+                TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
+                TlsCipherSuite.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256
+            ]
         )
     else
         null
@@ -37,7 +40,9 @@ let private cipherSuites () =
 let private openBackend (config: Args.Config) (router: LocalRouter) (log: Log) : IChatBackend =
     match config.Redis with
     | None ->
-        let clock () = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()
+        let clock () =
+            DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()
+
         new MemoryBackend(config.History, clock)
     | Some configuration ->
         log.Info("connecting to redis", [ "redis", box configuration ])
@@ -51,13 +56,22 @@ let private run (config: Args.Config) =
     ThreadPool.SetMinThreads(max workers 64, max ports 64) |> ignore
 
     let log = Log config.LogLevel
+
     let certificate, created =
         match config.CertFiles with
         | Some(crt, key) -> Certificates.load crt key, false
         | None -> Certificates.loadOrCreate config.CertDir
-    let where = match config.CertFiles with Some(crt, _) -> crt | None -> IO.Path.Combine(config.CertDir, "server.crt")
+
+    let where =
+        match config.CertFiles with
+        | Some(crt, _) -> crt
+        | None -> IO.Path.Combine(config.CertDir, "server.crt")
+
     log.Info(
-        (if created then "certificate generated" else "certificate loaded"),
+        (if created then
+             "certificate generated"
+         else
+             "certificate loaded"),
         [ "file", box where; "sha256", box (Certificates.fingerprint certificate) ]
     )
 
@@ -65,7 +79,9 @@ let private run (config: Args.Config) =
     use backend = openBackend config router log
     backend.Listen router.Dispatch
     let passwords = Passwords config.BcryptCost
-    if config.DemoUsers then createDemoUsers backend passwords log
+
+    if config.DemoUsers then
+        createDemoUsers backend passwords log
 
     let tls =
         SslServerAuthenticationOptions(
@@ -76,45 +92,58 @@ let private run (config: Args.Config) =
             CipherSuitesPolicy = cipherSuites ()
         )
 
-    let settings =
-        { Tls = tls
-          ServerId = config.ServerId
-          HandshakeTimeout = config.HandshakeTimeout
-          LoginTimeout = config.LoginTimeout
-          MaxLine = config.MaxLine
-          SendQueue = config.SendQueue
-          Limits = { MinPassword = config.MinPassword; MsgRate = config.MsgRate }
-          Session =
-            { Backend = backend
-              Router = router
-              Passwords = passwords
-              Policy = config.DuplicateLogin
-              LoginFailures = config.LoginFailures
-              MsgRate = config.MsgRate
-              Log = log
-              Retries = Retries log
-              Now = fun () -> DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() } }
+    let settings = {
+        Tls = tls
+        ServerId = config.ServerId
+        HandshakeTimeout = config.HandshakeTimeout
+        LoginTimeout = config.LoginTimeout
+        MaxLine = config.MaxLine
+        SendQueue = config.SendQueue
+        Limits = {
+            MinPassword = config.MinPassword
+            MsgRate = config.MsgRate
+        }
+        Session = {
+            Backend = backend
+            Router = router
+            Passwords = passwords
+            Policy = config.DuplicateLogin
+            LoginFailures = config.LoginFailures
+            MsgRate = config.MsgRate
+            Log = log
+            Retries = Retries log
+            Now = fun () -> DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()
+        }
+    }
 
-    let listener = Listener(config.Bind, config.Port, config.MaxConnsPerAddress, settings)
+    let listener =
+        Listener(config.Bind, config.Port, config.MaxConnsPerAddress, settings)
+
     listener.Start()
     log.Info($"listening on {listener.EndPoint.Address}:{listener.EndPoint.Port}", [ "server", box config.ServerId ])
 
     use stop = new ManualResetEventSlim(false)
+
     let onSignal (ctx: PosixSignalContext) =
         ctx.Cancel <- true
         stop.Set()
+
     use _term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, onSignal)
     use _int = PosixSignalRegistration.Create(PosixSignal.SIGINT, onSignal)
     stop.Wait()
 
     log.Info("shutting down", [ "connections", box listener.Connections ])
+
     if not (listener.Stop("server shutting down", TimeSpan.FromSeconds 10.0)) then
         log.Warn("some sessions did not end in time", [ "connections", box listener.Connections ])
+
     log.Info "stopped"
 
 [<EntryPoint>]
 let main argv =
-    let env name = Environment.GetEnvironmentVariable name |> Option.ofObj
+    let env name =
+        Environment.GetEnvironmentVariable name |> Option.ofObj
+
     match Args.parse argv env with
     | Args.ShowUsage usage ->
         printfn "%s" usage
@@ -134,5 +163,9 @@ let main argv =
             eprintfn "Chat.Server: %s" e.Message
             2
         | :? Net.Sockets.SocketException as e when e.SocketErrorCode = Net.Sockets.SocketError.AddressAlreadyInUse ->
-            eprintfn "Chat.Server: cannot listen on %O:%d: the port is in use; stop the other process or pick another --port" config.Bind config.Port
+            eprintfn
+                "Chat.Server: cannot listen on %O:%d: the port is in use; stop the other process or pick another --port"
+                config.Bind
+                config.Port
+
             2

@@ -12,6 +12,7 @@ type Retries(log: Log) =
 
     let attempt () =
         let n = pending.Count
+
         for _ in 1..n do
             match pending.TryDequeue() with
             | true, (what, action) ->
@@ -25,7 +26,9 @@ type Retries(log: Log) =
     let run () =
         while true do
             wake.WaitOne(1000) |> ignore
-            if not pending.IsEmpty then attempt ()
+
+            if not pending.IsEmpty then
+                attempt ()
 
     do
         let thread = Thread(run)
