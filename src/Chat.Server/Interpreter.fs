@@ -119,6 +119,7 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
         // /join <room>, /leave
         | MoveRoom(user, from, into, success) ->
             if backend.Move(user, sid, from, into) then
+                ctx.Router.Intend(sid, into)
                 backend.Announce(BusEvent.Moved(user, sid, from, into))
                 reply success
                 Session.evolve state (MovedTo into)

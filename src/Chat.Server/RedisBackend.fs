@@ -219,6 +219,11 @@ type RedisBackend
                 |> Array.rev
                 |> List.ofArray
 
+        member _.HistoryAfter(room, after, count) =
+            results (eval RedisScripts.historyAfter [ RedisKeys.history room ] [ MsgId.value after; string count ])
+            |> Array.choose historyEntry
+            |> List.ofArray
+
         member _.Announce event =
             guard (fun () -> sub.Publish(bus, value (BusCodec.encode event), CommandFlags.None) |> ignore)
 
@@ -229,6 +234,18 @@ type RedisBackend
                 let action = Action<RedisChannel, RedisValue>(fun _ line -> deliver line)
                 guard (fun () -> sub.Subscribe(bus, action, CommandFlags.None))
                 subscribed <- action
+
+        member _.WatchBus(down, up) =
+            let subscription (e: ConnectionFailedEventArgs) =
+                e.ConnectionType = ConnectionType.Subscription
+
+            muxer.ConnectionFailed.Add(fun e ->
+                if subscription e then
+                    down ())
+
+            muxer.ConnectionRestored.Add(fun e ->
+                if subscription e then
+                    up ())
 
     interface IDisposable with
         /// Stops listening and deregisters; the server released its sessions before.

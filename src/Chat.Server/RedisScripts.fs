@@ -211,6 +211,10 @@ return {id, #rs}
     /// KEYS history; ARGV count -> the newest entries, newest first.
     let history = "return redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[1])"
 
+    /// KEYS history; ARGV after, count -> entries after the given id (exclusive), oldest first.
+    let historyAfter =
+        "return redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])"
+
     /// KEYS counters; ARGV window seconds: counts a failure; a counter's window starts when it is created.
     let failed =
         """
