@@ -17,6 +17,9 @@ dotnet fantomas --check src tests scripts bench
 step "build"
 dotnet build Chat.sln -c Release -warnaserror --nologo -v quiet
 
+step "docker-compose.yml (docker-compose config)"
+./scripts/check-compose.sh
+
 step "tests"
 dotnet test Chat.sln -c Release --no-build --nologo -v quiet --logger "console;verbosity=normal" "$@"
 
