@@ -1,0 +1,184 @@
+/// The benchmark's command line.
+module Chat.Bench.Args
+
+open System
+open System.IO
+open Argu
+
+type ScenarioName =
+    | [<CustomCommandLine "fanout">] FanOut
+    | [<CustomCommandLine "latency">] Latency
+    | [<CustomCommandLine "connections">] Connections
+    | [<CustomCommandLine "logins">] Logins
+
+type Arg =
+    | Scenarios of ScenarioName list
+    | Instances of int
+    | No_Redis
+    | Server_Dll of path: string
+    | Quick
+    | Members of int
+    | Senders of int
+    | Duration of seconds: int
+    | Window of lines: int
+    | Send_Queue of lines: int
+    | Rate of msgs_per_second: int
+    | Latency_Members of int
+    | Latency_Senders of int
+    | Latency_Duration of seconds: int
+    | Connections of int
+    | Conn_Concurrency of int
+    | Conn_Lobby
+    | Bcrypt_Cost of int
+    | Login_Clients of int
+    | Login_Duration of seconds: int
+    | Baseline_Seconds of int
+
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Scenarios _ -> "scenarios to run: fanout latency connections logins (default all)."
+            | Instances _ -> "server instances sharing one redis-server (default 2)."
+            | No_Redis -> "one in-memory server instance, no redis-server (while the Redis mode is unavailable)."
+            | Server_Dll _ -> "server to run (default src/Chat.Server/bin/Release/net10.0/Chat.Server.dll)."
+            | Quick -> "small sizes for a smoke test (flags given explicitly still win)."
+            | Members _ -> "fan-out: room members, split across the instances (default 100)."
+            | Senders _ -> "fan-out: members that also send at full speed (default 4)."
+            | Duration _ -> "fan-out: seconds of sending (default 10)."
+            | Window _ -> "fan-out: lines a sender may have in flight before its own copy comes back (default 1000)."
+            | Send_Queue _ -> "fan-out: the servers' --send-queue (default 100000)."
+            | Rate _ -> "latency: offered messages per second, all senders together (default 1000)."
+            | Latency_Members _ -> "latency: room members, half on each of the first two instances (default 100)."
+            | Latency_Senders _ -> "latency: senders, on instance 1 (default 4)."
+            | Latency_Duration _ -> "latency: seconds of sending, the first one is warm-up (default 10)."
+            | Connections _ -> "connections: logged-in idle connections to open on one instance (default 2000)."
+            | Conn_Concurrency _ -> "connections: connections being set up at once (default 32)."
+            | Conn_Lobby ->
+                "connections: stay in the lobby (every login is announced to every earlier one) instead of a room each."
+            | Bcrypt_Cost _ -> "logins: the servers' --bcrypt-cost (default 10; the other scenarios use 4)."
+            | Login_Clients _ -> "logins: clients logging in and out in a loop (default 4 x cores)."
+            | Login_Duration _ -> "logins: seconds of logging in (default 10)."
+            | Baseline_Seconds _ -> "logins: seconds of the in-process bcrypt baseline (default 3)."
+
+/// Everything a run needs, validated.
+type Settings = {
+    Scenarios: ScenarioName list
+    Instances: int
+    Redis: bool
+    ServerDll: string
+    Members: int
+    Senders: int
+    Duration: TimeSpan
+    Window: int
+    SendQueue: int
+    Rate: int
+    LatencyMembers: int
+    LatencySenders: int
+    LatencyDuration: TimeSpan
+    Connections: int
+    ConnConcurrency: int
+    ConnLobby: bool
+    BcryptCost: int
+    LoginClients: int
+    LoginDuration: TimeSpan
+    BaselineDuration: TimeSpan
+}
+
+type Parsed =
+    | Run of Settings
+    | Usage of string
+    | Invalid of string
+
+exception private BadFlag of string
+
+let private check cond message =
+    if not cond then
+        raise (BadFlag message)
+
+/// The repository root: the first directory up from here that holds Chat.sln.
+let private repoRoot () =
+    let rec up (dir: DirectoryInfo) =
+        if isNull dir then
+            None
+        elif File.Exists(Path.Combine(dir.FullName, "Chat.sln")) then
+            Some dir.FullName
+        else
+            up dir.Parent
+
+    up (DirectoryInfo(Environment.CurrentDirectory))
+    |> Option.orElse (up (DirectoryInfo(AppContext.BaseDirectory)))
+    |> Option.defaultValue Environment.CurrentDirectory
+
+let private ofResults (r: ParseResults<Arg>) : Settings =
+    let quick = r.Contains Quick
+
+    let pick (case: Quotations.Expr<int -> Arg>) normal small =
+        r.GetResult(case, defaultValue = (if quick then small else normal))
+
+    let seconds (n: int) = TimeSpan.FromSeconds(float n)
+    let redis = not (r.Contains No_Redis)
+
+    let instances =
+        if redis then
+            r.GetResult(Instances, defaultValue = 2)
+        else
+            1
+
+    let settings = {
+        Scenarios =
+            r.GetResult(Scenarios, defaultValue = [ FanOut; Latency; ScenarioName.Connections; Logins ])
+            |> List.distinct
+        Instances = instances
+        Redis = redis
+        ServerDll =
+            r.GetResult(
+                Server_Dll,
+                defaultValue =
+                    Path.Combine(repoRoot (), "src", "Chat.Server", "bin", "Release", "net10.0", "Chat.Server.dll")
+            )
+        Members = pick <@ Members @> 100 20
+        Senders = pick <@ Senders @> 4 2
+        Duration = pick <@ Duration @> 10 3 |> seconds
+        Window = r.GetResult(Window, defaultValue = 1000)
+        SendQueue = r.GetResult(Send_Queue, defaultValue = 100_000)
+        Rate = pick <@ Rate @> 1000 200
+        LatencyMembers = pick <@ Latency_Members @> 100 20
+        LatencySenders = pick <@ Latency_Senders @> 4 2
+        LatencyDuration = pick <@ Latency_Duration @> 10 3 |> seconds
+        Connections = pick <@ Connections @> 2000 200
+        ConnConcurrency = r.GetResult(Conn_Concurrency, defaultValue = 32)
+        ConnLobby = r.Contains Conn_Lobby
+        BcryptCost = r.GetResult(Bcrypt_Cost, defaultValue = 10)
+        LoginClients = r.GetResult(Login_Clients, defaultValue = 4 * Environment.ProcessorCount)
+        LoginDuration = pick <@ Login_Duration @> 10 3 |> seconds
+        BaselineDuration = pick <@ Baseline_Seconds @> 3 1 |> seconds
+    }
+
+    check (settings.Instances >= 1 && settings.Instances <= 16) "--instances must be between 1 and 16"
+    check (settings.Members >= 2) "--members must be at least 2"
+    check (settings.Senders >= 1 && settings.Senders <= settings.Members) "--senders must be between 1 and --members"
+    check (settings.Window >= 1) "--window must be at least 1"
+    check (settings.SendQueue >= 1 && settings.SendQueue <= 1_000_000) "--send-queue must be between 1 and 1000000"
+    check (settings.Rate >= 1) "--rate must be at least 1"
+    check (settings.LatencySenders >= 1) "--latency-senders must be at least 1"
+    check (settings.LatencyMembers > settings.LatencySenders) "--latency-members must exceed --latency-senders"
+    check (settings.LatencyDuration.TotalSeconds >= 2.0) "--latency-duration must be at least 2 (1 s is warm-up)"
+    check (settings.Connections >= 1) "--connections must be at least 1"
+    check (settings.ConnConcurrency >= 1) "--conn-concurrency must be at least 1"
+    check (settings.BcryptCost >= 4 && settings.BcryptCost <= 31) "--bcrypt-cost must be between 4 and 31"
+    check (settings.LoginClients >= 1) "--login-clients must be at least 1"
+    check (settings.Duration.TotalSeconds >= 1.0) "--duration must be at least 1"
+    check (settings.LoginDuration.TotalSeconds >= 1.0) "--login-duration must be at least 1"
+    check (settings.BaselineDuration.TotalSeconds >= 1.0) "--baseline-seconds must be at least 1"
+    settings
+
+let parse (argv: string array) : Parsed =
+    let parser =
+        ArgumentParser.Create<Arg>(programName = "dotnet run -c Release --project bench --")
+
+    try
+        Run(parser.ParseCommandLine argv |> ofResults)
+    with
+    | :? ArguParseException as e when e.ErrorCode = ErrorCode.HelpText -> Usage(parser.PrintUsage())
+    | :? ArguParseException as e -> Invalid(e.Message.Split('\n').[0].Trim())
+    | BadFlag message -> Invalid message

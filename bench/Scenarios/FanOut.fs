@@ -1,0 +1,169 @@
+/// One room, M members over the instances, K of them sending as fast as the servers take it:
+/// deliveries per second over all members, each sender's order checked on every member.
+module Chat.Bench.Scenarios.FanOut
+
+open System
+open System.Diagnostics
+open System.Text
+open System.Threading
+open System.Threading.Tasks
+open Chat.Bench
+open Chat.Bench.Report
+open Chat.Bench.Scenarios.Common
+
+let private room = "fanout"
+let private batchLines = 64
+
+/// Sends `<index> <seq>` lines in batches until `deadline`, keeping at most `window` lines ahead of
+/// its own copies coming back (so that the servers' queues stay bounded); `sent[index]` is the count.
+let private sender
+    (index: int)
+    (client: LoadClient)
+    (rx: Receiver)
+    (window: int)
+    (deadline: int64)
+    (sent: int64 array)
+    (ct: CancellationToken)
+    =
+    task {
+        let text = StringBuilder()
+        let mutable seq = 0L
+
+        while Stopwatch.GetTimestamp() < deadline && not ct.IsCancellationRequested do
+            let free = int64 window - (seq - rx.Last index)
+
+            if free <= 0L then
+                let! _ = rx.Echo.WaitAsync(5)
+                ()
+            else
+                text.Clear() |> ignore
+
+                for _ in 1 .. int (min free (int64 batchLines)) do
+                    seq <- seq + 1L
+                    text.Append(index).Append(' ').Append(seq).Append('\n') |> ignore
+
+                do! client.SendBytesAsync(ReadOnlyMemory(Encoding.UTF8.GetBytes(text.ToString())), ct)
+                Volatile.Write(&sent[index], seq)
+    }
+
+let run (ctx: Context) : Task<ScenarioResult> =
+    let s = ctx.Settings
+    let n = s.Instances
+    let members = s.Members
+    let senders = s.Senders
+
+    withServers ctx "fan" n loadBcryptCost (Some s.SendQueue) (fun servers pin ->
+        task {
+            let endpoints = servers |> List.map _.Endpoint |> Array.ofList
+
+            let receivers =
+                Array.init members (fun i -> Receiver(senders, (if i < senders then i else -1), false))
+
+            let clients: LoadClient array = Array.zeroCreate members
+            let sent = Array.zeroCreate<int64> senders
+            let made = ref 0
+            let delivered () = receivers |> Array.sumBy _.Received
+            use progress = new Progress("fanout")
+
+            try
+                progress.Phase("connect", fun () -> $"connections {made.Value}/{members}")
+
+                let join i ct =
+                    joinAs endpoints[i % n] pin 65536 $"fan{i}" (Some room) ct
+
+                do! connectMany clients 16 made join ctx.Cancel
+                let pumps = Array.init members (fun i -> clients[i].PumpAsync receivers[i].Handler)
+
+                progress.Phase(
+                    "send",
+                    fun () -> $"connections {members}, sent {Array.sum sent:N0}, delivered {delivered ():N0}"
+                )
+
+                let cpu = CpuMeter.For(ctx, servers)
+                let t0 = Stopwatch.GetTimestamp()
+                let deadline = t0 + int64 (s.Duration.TotalSeconds * float Stopwatch.Frequency)
+
+                let! _ =
+                    Task.WhenAll(
+                        [|
+                            for i in 0 .. senders - 1 ->
+                                sender i clients[i] receivers[i] s.Window deadline sent ctx.Cancel
+                        |]
+                    )
+
+                let tSent = Stopwatch.GetTimestamp()
+                let inWindow = delivered ()
+                let total = Array.sum sent
+                let expected = total * int64 members
+
+                progress.Phase("drain", fun () -> $"delivered {delivered ():N0}/{expected:N0}")
+                let finished () = pumps |> Array.forall _.IsCompleted
+
+                do!
+                    waitFor
+                        (fun () -> delivered () >= expected || finished ())
+                        delivered
+                        (TimeSpan.FromSeconds 5.0)
+                        ctx.Cancel
+
+                let tDone = Stopwatch.GetTimestamp()
+                let cpuUse = cpu.Stop()
+
+                let all = delivered ()
+                let lost = receivers |> Array.sumBy (fun r -> max 0L (total - r.Received))
+                let violations = receivers |> Array.sumBy _.Violations
+                let dropped = pumps |> Array.filter _.IsCompleted |> Array.length
+                let errors = receivers |> Array.sumBy _.Errors
+
+                let firstError =
+                    receivers
+                    |> Array.tryPick (fun r -> if r.FirstError = "" then None else Some r.FirstError)
+
+                return {
+                    Name = "fanout"
+                    Metrics = [
+                        count "instances" "instances" "" (int64 n)
+                        count "members" "room members" "" (int64 members)
+                        count "senders" "senders (full speed, windowed)" "" (int64 senders)
+                        num "send_seconds" "send time" "s" 1 (seconds (tSent - t0))
+                        count "sent" "messages sent" "msgs" total
+                        num "sent_per_s" "messages sent / s" "msg/s" 0 (float total / seconds (tSent - t0))
+                        num
+                            "delivered_per_s"
+                            "deliveries / s (send window)"
+                            "msg/s"
+                            0
+                            (float inWindow / seconds (tSent - t0))
+                        num
+                            "delivered_per_s_overall"
+                            "deliveries / s (incl. drain)"
+                            "msg/s"
+                            0
+                            (float all / seconds (tDone - t0))
+                        num "drain_seconds" "drain after sending stopped" "s" 2 (seconds (tDone - tSent))
+                        count "delivered" "deliveries" "msgs" all
+                        count "expected" "deliveries expected" "msgs" expected
+                        count "lost" "lost deliveries" "msgs" lost
+                        count "order_violations" "order violations" "" violations
+                        count "dropped_connections" "connections dropped" "" (int64 dropped)
+                        count "error_lines" "ERR lines received" "" errors
+                        num
+                            "deliveries_per_server_cpu_s"
+                            "deliveries per server-side CPU second"
+                            "msg"
+                            0
+                            (float all / cpuUse.ServerSideSeconds)
+                        yield! cpuUse.Metrics
+                    ]
+                    Notes = [
+                        $"each sender keeps at most {s.Window} lines in flight (until its own copy comes back); servers run with --send-queue {s.SendQueue}"
+                        match firstError with
+                        | Some e -> $"first ERR line: {e}"
+                        | None -> ()
+                    ]
+                    Violations = violations
+                    Error = None
+                }
+            finally
+                disposeAll clients
+        })

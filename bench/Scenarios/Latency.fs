@@ -1,0 +1,198 @@
+/// A fixed offered rate into one room spread over two instances, senders on instance 1: the time
+/// from a sender's write to a receiver on instance 2 reading the line (one process, one Stopwatch).
+module Chat.Bench.Scenarios.Latency
+
+open System
+open System.Diagnostics
+open System.Text
+open System.Threading
+open System.Threading.Tasks
+open Chat.Bench
+open Chat.Bench.Report
+open Chat.Bench.Scenarios.Common
+
+let private room = "latency"
+
+/// Sends `<index> <seq> <ticks>` at `perSecond`, starting at `start`, until `deadline`; messages that
+/// fell due while it slept go out together, stamped with the time of the write. Returns how far
+/// behind the schedule it ever was, in Stopwatch ticks.
+let private pacedSender
+    (index: int)
+    (client: LoadClient)
+    (perSecond: float)
+    (start: int64)
+    (deadline: int64)
+    (sent: int64 array)
+    (ct: CancellationToken)
+    =
+    task {
+        let text = StringBuilder()
+        let perTick = perSecond / float Stopwatch.Frequency
+        let mutable seq = 0L
+        let mutable lag = 0L
+        let mutable now = Stopwatch.GetTimestamp()
+
+        while now < deadline && not ct.IsCancellationRequested do
+            let due =
+                if now < start then
+                    0L
+                else
+                    int64 (float (now - start) * perTick) + 1L
+
+            if due > seq then
+                let scheduled = start + int64 (float seq / perTick)
+                lag <- max lag (now - scheduled)
+                text.Clear() |> ignore
+
+                while seq < due do
+                    seq <- seq + 1L
+
+                    text.Append(index).Append(' ').Append(seq).Append(' ').Append(now).Append('\n')
+                    |> ignore
+
+                do! client.SendBytesAsync(ReadOnlyMemory(Encoding.UTF8.GetBytes(text.ToString())), ct)
+                Volatile.Write(&sent[index], seq)
+
+            do! Task.Delay(1, ct)
+            now <- Stopwatch.GetTimestamp()
+
+        return lag
+    }
+
+let run (ctx: Context) : Task<ScenarioResult> =
+    let s = ctx.Settings
+    let n = min 2 s.Instances
+    let members = s.LatencyMembers
+    let senders = s.LatencySenders
+    // Members 0 .. half-1 on instance 1 (the senders first), the rest on instance 2.
+    let half = max senders (members / 2)
+    let instanceOf i = if n = 1 || i < half then 0 else 1
+
+    let measured i =
+        i >= senders && (n = 1 || instanceOf i = 1)
+
+    withServers ctx "lat" n loadBcryptCost None (fun servers pin ->
+        task {
+            let endpoints = servers |> List.map _.Endpoint |> Array.ofList
+            let receivers = Array.init members (fun i -> Receiver(senders, -1, measured i))
+            let clients: LoadClient array = Array.zeroCreate members
+            let sent = Array.zeroCreate<int64> senders
+            let made = ref 0
+
+            let measuredIdx = [|
+                for i in 0 .. members - 1 do
+                    if measured i then
+                        i
+            |]
+
+            let received () =
+                measuredIdx |> Array.sumBy (fun i -> receivers[i].Received)
+
+            use progress = new Progress("latency")
+
+            try
+                progress.Phase("connect", fun () -> $"connections {made.Value}/{members}")
+
+                let join i ct =
+                    joinAs endpoints[instanceOf i] pin 16384 $"lat{i}" (Some room) ct
+
+                do! connectMany clients 16 made join ctx.Cancel
+                let pumps = Array.init members (fun i -> clients[i].PumpAsync receivers[i].Handler)
+
+                let cpu = CpuMeter.For(ctx, servers)
+                let t0 = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 10L
+                let warm = t0 + Stopwatch.Frequency
+
+                for r in receivers do
+                    r.MeasureFrom <- warm
+
+                let deadline =
+                    t0 + int64 (s.LatencyDuration.TotalSeconds * float Stopwatch.Frequency)
+
+                let perSender = float s.Rate / float senders
+
+                progress.Phase(
+                    "send",
+                    fun () ->
+                        $"offered {s.Rate}/s, sent {Array.sum sent:N0}, received on measured members {received ():N0}"
+                )
+
+                let start i =
+                    t0 + int64 (float i * float Stopwatch.Frequency / float s.Rate)
+
+                let! lags =
+                    Task.WhenAll(
+                        [|
+                            for i in 0 .. senders - 1 ->
+                                pacedSender i clients[i] perSender (start i) deadline sent ctx.Cancel
+                        |]
+                    )
+
+                let tSent = Stopwatch.GetTimestamp()
+                let total = Array.sum sent
+                let expected = total * int64 measuredIdx.Length
+                progress.Phase("drain", fun () -> $"received {received ():N0}/{expected:N0}")
+                let finished () = pumps |> Array.forall _.IsCompleted
+
+                do!
+                    waitFor
+                        (fun () -> received () >= expected || finished ())
+                        received
+                        (TimeSpan.FromSeconds 5.0)
+                        ctx.Cancel
+
+                let cpuUse = cpu.Stop()
+
+                let samples =
+                    measuredIdx |> Array.collect (fun i -> receivers[i].Latencies.ToArray())
+
+                Array.sortInPlace samples
+                let q = quantile samples
+
+                let lost =
+                    measuredIdx |> Array.sumBy (fun i -> max 0L (total - receivers[i].Received))
+
+                let violations = receivers |> Array.sumBy _.Violations
+                let dropped = pumps |> Array.filter _.IsCompleted |> Array.length
+
+                let mean =
+                    if samples.Length = 0 then
+                        nan
+                    else
+                        Array.averageBy float samples * 1000.0 / float Stopwatch.Frequency
+
+                return {
+                    Name = "latency"
+                    Metrics = [
+                        count "instances" "instances" "" (int64 n)
+                        count "members" "room members" "" (int64 members)
+                        count "senders" "senders (instance 1)" "" (int64 senders)
+                        count "measured_receivers" "measured receivers" "" (int64 measuredIdx.Length)
+                        count "offered_per_s" "offered rate" "msg/s" (int64 s.Rate)
+                        num "sent_per_s" "achieved send rate" "msg/s" 0 (float total / seconds (tSent - t0))
+                        count "samples" "latency samples (after 1 s warm-up)" "" samples.LongLength
+                        num "p50_ms" "latency p50" "ms" 2 (q 0.5)
+                        num "p90_ms" "latency p90" "ms" 2 (q 0.9)
+                        num "p99_ms" "latency p99" "ms" 2 (q 0.99)
+                        num "p999_ms" "latency p99.9" "ms" 2 (q 0.999)
+                        num "max_ms" "latency max" "ms" 2 (q 1.0)
+                        num "mean_ms" "latency mean" "ms" 2 mean
+                        num "sender_lag_max_ms" "senders behind schedule (max)" "ms" 1 (lags |> Array.max |> ms)
+                        count "lost" "lost deliveries (measured)" "msgs" lost
+                        count "order_violations" "order violations" "" violations
+                        count "dropped_connections" "connections dropped" "" (int64 dropped)
+                        yield! cpuUse.Metrics
+                    ]
+                    Notes = [
+                        if n = 1 then
+                            "single instance: latency measured on every member that does not send"
+                        else
+                            "latency measured on the instance-2 members only; messages cross instances through redis"
+                        "a message is stamped when its sender writes it (Stopwatch ticks) and measured when a receiver has parsed it; senders wake every ~1 ms, so lines falling due meanwhile go out together"
+                    ]
+                    Violations = violations
+                    Error = None
+                }
+            finally
+                disposeAll clients
+        })

@@ -1,0 +1,201 @@
+/// Logins per second at the configured bcrypt cost, each on a new TLS connection, against what
+/// bcrypt alone does on this machine's cores (the same BouncyCastle implementation, in-process).
+module Chat.Bench.Scenarios.Logins
+
+open System
+open System.Diagnostics
+open System.Security.Cryptography
+open System.Threading
+open System.Threading.Tasks
+open Org.BouncyCastle.Crypto.Generators
+open Chat.Bench
+open Chat.Bench.Report
+open Chat.Bench.Scenarios.Common
+
+let private hashAt (cost: int) =
+    OpenBsdBCrypt.Generate("2b", password.ToCharArray(), RandomNumberGenerator.GetBytes 16, cost)
+
+/// What bcrypt alone does here: verifications per second with one thread per core, per CPU second,
+/// and what the rest of the machine used meanwhile (in % of one core).
+type private Baseline = {
+    PerSecond: float
+    PerCpuSecond: float
+    OthersPct: float
+}
+
+/// Runs bcrypt verifications on one thread per core for `duration`, after a warm-up at the lowest
+/// cost (so that the measured code is fully compiled, as it is in a running server).
+let private baseline (cost: int) (duration: TimeSpan) : Baseline =
+    let cheap = hashAt 4
+    let warmUntil = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 2L
+
+    while Stopwatch.GetTimestamp() < warmUntil do
+        OpenBsdBCrypt.CheckPassword(cheap, password.ToCharArray()) |> ignore
+
+    let hash = hashAt cost
+    let counts = Array.zeroCreate<int> Environment.ProcessorCount
+    let finished = Array.create counts.Length 1.0
+    let own0 = Processes.Proc.cpuSeconds Environment.ProcessId
+    let machine0 = Processes.Proc.machineBusySeconds ()
+    let clock = Stopwatch.StartNew()
+
+    let work i () =
+        while clock.Elapsed < duration do
+            if OpenBsdBCrypt.CheckPassword(hash, password.ToCharArray()) then
+                counts[i] <- counts[i] + 1
+                finished[i] <- clock.Elapsed.TotalSeconds
+
+    let threads =
+        Array.init counts.Length (fun i -> Thread(work i, IsBackground = true))
+
+    for t in threads do
+        t.Start()
+
+    for t in threads do
+        t.Join()
+
+    let wall = clock.Elapsed.TotalSeconds
+    let own = Processes.Proc.cpuSeconds Environment.ProcessId - own0
+    let machine = Processes.Proc.machineBusySeconds () - machine0
+
+    {
+        PerSecond = Array.map2 (fun n t -> float n / t) counts finished |> Array.sum
+        PerCpuSecond = float (Array.sum counts) / own
+        OthersPct = max 0.0 ((machine - own) / wall * 100.0)
+    }
+
+/// One login cycle: connect (TLS), LOGIN, `/quit`. The time from LOGIN to `OK LOGIN`, in ticks.
+let private loginOnce endpoint pin (user: string) (ct: CancellationToken) =
+    task {
+        use! c = LoadClient.ConnectAsync(endpoint, pin, 4096, ct)
+        let sentAt = Stopwatch.GetTimestamp()
+        do! c.SendAsync($"LOGIN {user} {password}", ct)
+        let! _ = c.ExpectAsync("OK LOGIN ", ct)
+        let took = Stopwatch.GetTimestamp() - sentAt
+        do! c.SendAsync("/quit", ct)
+        let! _ = c.ExpectAsync("OK QUIT", ct)
+        return took
+    }
+
+let run (ctx: Context) : Task<ScenarioResult> =
+    let s = ctx.Settings
+    let n = s.Instances
+    let cost = s.BcryptCost
+    let clients = s.LoginClients
+
+    printfn
+        "  [logins] bcrypt baseline: %d threads, cost %d, %.0f s ..."
+        Environment.ProcessorCount
+        cost
+        s.BaselineDuration.TotalSeconds
+
+    let bcrypt = baseline cost s.BaselineDuration
+
+    printfn
+        "  [logins] bcrypt baseline: %.1f verifications/s, %.1f per CPU second (other processes used %.0f%% of a core)"
+        bcrypt.PerSecond
+        bcrypt.PerCpuSecond
+        bcrypt.OthersPct
+
+    withServers ctx "login" n cost None (fun servers pin ->
+        task {
+            let endpoints = servers |> List.map _.Endpoint |> Array.ofList
+            let users = Array.init clients (fun i -> $"login{i}")
+            let registered: LoadClient array = Array.zeroCreate clients
+            let made = ref 0
+            let logins = ref 0
+            let failures = ref 0
+            let firstFailure = ref ""
+            use progress = new Progress("logins")
+
+            progress.Phase("register", fun () -> $"accounts {made.Value}/{clients}")
+            let regStart = Stopwatch.GetTimestamp()
+
+            let register i ct =
+                task {
+                    let! c = joinAs endpoints[i % n] pin 4096 users[i] None ct
+                    do! c.SendAsync("/quit", ct)
+                    let! _ = c.ExpectAsync("OK QUIT", ct)
+                    return c
+                }
+
+            try
+                do! connectMany registered clients made register ctx.Cancel
+            finally
+                disposeAll registered
+
+            let regTime = seconds (Stopwatch.GetTimestamp() - regStart)
+
+            let rate (t0: int64) =
+                float logins.Value / seconds (Stopwatch.GetTimestamp() - t0)
+
+            let cpu = CpuMeter.For(ctx, servers)
+            let t0 = Stopwatch.GetTimestamp()
+            let deadline = t0 + int64 (s.LoginDuration.TotalSeconds * float Stopwatch.Frequency)
+            progress.Phase("login", fun () -> $"logins {logins.Value:N0} ({rate t0:N1}/s), failures {failures.Value}")
+
+            let worker i =
+                task {
+                    let times = Collections.Generic.List<int64>()
+
+                    while Stopwatch.GetTimestamp() < deadline && not ctx.Cancel.IsCancellationRequested do
+                        try
+                            let! took = loginOnce endpoints[i % n] pin users[i] ctx.Cancel
+                            times.Add took
+                            Interlocked.Increment &logins.contents |> ignore
+                        with
+                        | :? OperationCanceledException -> ()
+                        | e ->
+                            if Interlocked.Increment &failures.contents = 1 then
+                                firstFailure.Value <- e.Message
+
+                    return times.ToArray()
+                }
+
+            let! times = Task.WhenAll(Array.init clients worker)
+            let elapsed = seconds (Stopwatch.GetTimestamp() - t0)
+            let cpuUse = cpu.Stop()
+            let samples = Array.concat times
+            Array.sortInPlace samples
+            let loginsPerSecond = float samples.Length / elapsed
+
+            return {
+                Name = "logins"
+                Metrics = [
+                    count "bcrypt_cost" "bcrypt cost (servers and baseline)" "" (int64 cost)
+                    count "instances" "instances" "" (int64 n)
+                    count "clients" "clients logging in concurrently" "" (int64 clients)
+                    count "cores" "cores (baseline threads)" "" (int64 Environment.ProcessorCount)
+                    num "baseline_per_s" "bcrypt verifications / s (in-process)" "/s" 1 bcrypt.PerSecond
+                    num "baseline_cpu_other_pct" "CPU other processes during baseline" "% of 1 core" 0 bcrypt.OthersPct
+                    num "logins_per_s" "logins / s (new TLS connection each)" "/s" 1 loginsPerSecond
+                    num "ratio" "logins / bcrypt baseline" "" 2 (loginsPerSecond / bcrypt.PerSecond)
+                    num "login_p50_ms" "LOGIN -> OK LOGIN p50" "ms" 1 (quantile samples 0.5)
+                    num "login_p99_ms" "LOGIN -> OK LOGIN p99" "ms" 1 (quantile samples 0.99)
+                    num "register_per_s" "REGISTER / s (bcrypt hash)" "/s" 1 (float clients / regTime)
+                    count "failures" "failed login cycles" "" (int64 failures.Value)
+                    num
+                        "logins_per_server_cpu_s"
+                        "logins per server-side CPU second"
+                        ""
+                        2
+                        (float samples.Length / cpuUse.ServerSideSeconds)
+                    num "baseline_per_cpu_s" "bcrypt verifications per CPU second" "" 2 bcrypt.PerCpuSecond
+                    num
+                        "cpu_ratio"
+                        "logins / bcrypt, per CPU second"
+                        ""
+                        2
+                        (float samples.Length / cpuUse.ServerSideSeconds / bcrypt.PerCpuSecond)
+                    yield! cpuUse.Metrics
+                ]
+                Notes = [
+                    $"bcrypt cost {cost} here (the server's default is 12); the other scenarios run their servers at cost {loadBcryptCost}"
+                    "baseline: BouncyCastle OpenBsdBCrypt.CheckPassword on one thread per core, measured before the servers start"
+                    if firstFailure.Value <> "" then
+                        $"first failure: {firstFailure.Value}"
+                ]
+                Violations = 0L
+                Error = None
+            }
+        })
