@@ -72,8 +72,8 @@ module Password =
 
     let value (Password s) = s
 
-    /// Length in characters (text elements are not worth the cost here), for the REGISTER minimum.
-    let length (Password s) = s.Length
+    /// Length in characters (Unicode code points, so 😀 counts once), for the REGISTER minimum.
+    let length (Password s) = s.EnumerateRunes() |> Seq.length
 
 /// An opaque message id: unique within its room (MSG) or its publisher (PUB), no spaces.
 type MsgId = private MsgId of string

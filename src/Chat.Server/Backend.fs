@@ -1,6 +1,7 @@
 namespace Chat.Server
 
 open System
+open System.Threading.Tasks
 open Chat.Domain
 
 /// Shared state could not be reached; the command answers `ERR UNAVAILABLE` and nothing changed.
@@ -61,7 +62,10 @@ type IChatBackend =
     abstract Subscriptions: follower: Username -> Username list
 
     /// Appends to the room's history and sends `Said` on the bus, as one step; the message id.
-    abstract Say: RoomName * from: Username * text: string * unixMs: int64 -> MsgId
+    /// Issued before it returns, in call order (so one sender's messages keep their order), and
+    /// completed later: a sender need not wait for Redis between two messages. The task fails
+    /// with `BackendUnavailable` when the message was not sent.
+    abstract Say: RoomName * from: Username * text: string * unixMs: int64 -> Task<MsgId>
     /// Sends `Published` to the publisher's online subscribers; the id and how many they were.
     abstract Publish: from: Username * text: string -> MsgId * int
     /// The last `count` messages of the room, oldest first.

@@ -1,5 +1,6 @@
 namespace Chat.Server
 
+open System.Threading.Tasks
 open Chat.Domain
 
 /// What one session's interpreter needs from the rest of the server.
@@ -109,7 +110,18 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
         | CreateAccount(user, password) -> register user password state
         // <text>: the MSG line comes back to the sender through the bus, in order with everyone's.
         | SayInRoom(room, user, text) ->
-            backend.Say(room, user, text, ctx.Now()) |> ignore
+            let sent = backend.Say(room, user, text, ctx.Now())
+            if sent.IsCompleted then
+                sent.GetAwaiter().GetResult() |> ignore
+            else
+                sent.ContinueWith(fun (t: Task<MsgId>) ->
+                    if t.IsFaulted then
+                        match t.Exception.InnerException with
+                        | BackendUnavailable reason ->
+                            ctx.Log.Warn("message not sent", [ "reason", box reason; "peer", box peer ])
+                            fail Unavailable "shared state is unreachable; your message was not sent"
+                        | e -> ctx.Log.Error("message not sent", [ "error", box e; "peer", box peer ]))
+                |> ignore
             state
         // /publish <text>
         | PublishText(user, text) ->

@@ -1,6 +1,7 @@
 namespace Chat.Server
 
 open System.Collections.Generic
+open System.Threading.Tasks
 open Chat.Domain
 
 /// The state port in this process's memory: one instance, no Redis. One lock guards all of it,
@@ -171,7 +172,7 @@ type MemoryBackend(historyLimit: int, clock: unit -> int64) =
                     history.Dequeue() |> ignore
 
                 listener (BusEvent.Said(room, id, from, text))
-                id)
+                Task.FromResult id)
 
         member _.Publish(from, text) =
             locked (fun () ->

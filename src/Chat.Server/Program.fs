@@ -146,16 +146,11 @@ let private run (config: Args.Config) =
             MsgRate = config.MsgRate
             Log = log
             Retries = Retries log
-            Now = fun () -> DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()
+            Now = clock
         }
     }
 
-    let listener =
-        Listener(config.Bind, config.Port, config.MaxConnsPerAddress, settings)
-
-    listener.Start()
-    log.Info($"listening on {listener.EndPoint.Address}:{listener.EndPoint.Port}", [ "server", box config.ServerId ])
-
+    // Before `listening on`: a tool may stop the server as soon as it reads that line.
     use stop = new ManualResetEventSlim(false)
 
     let onSignal (ctx: PosixSignalContext) =
@@ -164,6 +159,13 @@ let private run (config: Args.Config) =
 
     use _term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, onSignal)
     use _int = PosixSignalRegistration.Create(PosixSignal.SIGINT, onSignal)
+
+    let listener =
+        Listener(config.Bind, config.Port, config.MaxConnsPerAddress, settings)
+
+    listener.Start()
+    log.Info($"listening on {listener.EndPoint.Address}:{listener.EndPoint.Port}", [ "server", box config.ServerId ])
+
     stop.Wait()
 
     log.Info("shutting down", [ "connections", box listener.Connections ])

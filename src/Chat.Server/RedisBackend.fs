@@ -27,6 +27,7 @@ namespace Chat.Server
 // each instance re-writes its local sessions (Redis may have lost them).
 
 open System
+open System.Threading.Tasks
 open StackExchange.Redis
 open Chat.Domain
 open RedisCalls
@@ -194,11 +195,31 @@ type RedisBackend
                 suffix
             ]
 
-            let id = eval RedisScripts.say [ RedisKeys.history room ] args
+            // Checked before issuing, so that an outage answers at once.
+            if not muxer.IsConnected then
+                raise (BackendUnavailable "Redis is not connected")
 
-            match MsgId.tryCreate (string id) with
-            | Some id -> id
-            | None -> failwithf "XADD returned a malformed id %O" id
+            let pending =
+                db.ScriptEvaluateAsync(
+                    RedisScripts.say,
+                    [| key (RedisKeys.history room) |],
+                    args |> List.map value |> Array.ofList,
+                    CommandFlags.None
+                )
+
+            task {
+                let! id =
+                    task {
+                        try
+                            return! pending
+                        with Transient reason ->
+                            return raise (BackendUnavailable reason)
+                    }
+
+                match MsgId.tryCreate (string id) with
+                | Some id -> return id
+                | None -> return failwithf "XADD returned a malformed id %O" id
+            }
 
         member _.Publish(from, text) =
             let head, middle, tail = RedisBusTemplate.published from text
