@@ -67,19 +67,55 @@ type Connection(socket: Socket, settings: ConnectionSettings, ended: Connection 
             |> ignore
 
     /// The first byte decides: TLS goes on, anything else gets one plaintext line and is closed.
-    let speaksTls () =
-        let first = Array.zeroCreate<byte> 1
-        let n = socket.Receive(first, SocketFlags.Peek)
+    /// The first byte decides: TLS goes on, anything else gets one plaintext line and is closed.
+    let speaksTls (deadline: CancellationToken) =
+        task {
+            let first = Array.zeroCreate<byte> 1
+            let! n = socket.ReceiveAsync(first.AsMemory(), SocketFlags.Peek, deadline)
 
-        if n = 0 then
-            false
-        elif first[0] <> Tls.HandshakeRecord then
-            socket.Send Tls.refusal |> ignore
-            socket.Shutdown SocketShutdown.Send
-            log.Info("plaintext refused", [ "peer", box peer ])
-            false
-        else
-            true
+            if n = 0 then
+                return false
+            elif first[0] <> Tls.HandshakeRecord then
+                socket.Send Tls.refusal |> ignore
+                socket.Shutdown SocketShutdown.Send
+                log.Info("plaintext refused", [ "peer", box peer ])
+                return false
+            else
+                return true
+        }
+
+    /// Sniffing and the handshake are asynchronous, before the session's thread exists: that
+    /// thread's stack then holds only what reading needs, which keeps idle connections small.
+    let handshake () : Task<SslStream option> =
+        task {
+            socket.NoDelay <- true
+            use deadline = new CancellationTokenSource(settings.HandshakeTimeout)
+            let! tls = speaksTls deadline.Token
+
+            if tls then
+                let ssl = new SslStream(new NetworkStream(socket, true), false)
+                stream <- ssl
+                do! ssl.AuthenticateAsServerAsync(settings.Tls, deadline.Token)
+                return Some ssl
+            else
+                return None
+        }
+
+    let failed (e: exn) =
+        match e with
+        | :? IOException
+        | :? SocketException
+        | :? ObjectDisposedException
+        | :? OperationCanceledException
+        | :? AuthenticationException -> log.Debug("connection ended", [ "peer", box peer; "reason", box e.Message ])
+        | e -> log.Error("session crashed", [ "peer", box peer; "error", box e ])
+
+    let cleanup () =
+        match outbox with
+        | Some box -> box.Close()
+        | None -> dispose ()
+
+        ended this
 
     let serve (ssl: SslStream) (box: Outbox) =
         let interpreter = Interpreter(settings.Session, sid, string peer, box)
@@ -122,44 +158,41 @@ type Connection(socket: Socket, settings: ConnectionSettings, ended: Connection 
         finally
             interpreter.Release state
 
-    let run () =
+    let run (ssl: SslStream) () =
         try
             try
-                socket.NoDelay <- true
-
-                use handshakeTimer =
-                    new Timer((fun _ -> dispose ()), null, settings.HandshakeTimeout, Timeout.InfiniteTimeSpan)
-
-                if speaksTls () then
-                    let ssl = new SslStream(new NetworkStream(socket, true), false)
-                    stream <- ssl
-                    ssl.AuthenticateAsServer settings.Tls
-                    handshakeTimer.Dispose()
-                    let box = Outbox(ssl, settings.SendQueue, closeAfter)
-                    outbox <- Some box
-                    box.Send(Hello(settings.ServerId, "welcome; LOGIN <user> <password> or REGISTER <user> <password>"))
-                    serve ssl box
-            with
-            | :? IOException
-            | :? SocketException
-            | :? ObjectDisposedException
-            | :? AuthenticationException as e ->
-                log.Debug("connection ended", [ "peer", box peer; "reason", box e.Message ])
-            | e -> log.Error("session crashed", [ "peer", box peer; "error", box e ])
+                let box = Outbox(ssl, settings.SendQueue, closeAfter)
+                outbox <- Some box
+                box.Send(Hello(settings.ServerId, "welcome; LOGIN <user> <password> or REGISTER <user> <password>"))
+                serve ssl box
+            with e ->
+                failed e
         finally
-            match outbox with
-            | Some box -> box.Close()
-            | None -> dispose ()
-
-            ended this
+            cleanup ()
 
     member _.Peer = peer
 
+    /// Handshakes, then gives the session its own thread.
     member _.Start() =
-        let thread = Thread(run, 256 * 1024)
-        thread.IsBackground <- true
-        thread.Name <- "client"
-        thread.Start()
+        task {
+            let! opened =
+                task {
+                    try
+                        return! handshake ()
+                    with e ->
+                        failed e
+                        return None
+                }
+
+            match opened with
+            | Some ssl ->
+                let thread = Thread(run ssl, 256 * 1024)
+                thread.IsBackground <- true
+                thread.Name <- "client"
+                thread.Start()
+            | None -> cleanup ()
+        }
+        |> ignore
 
     /// Server shutdown: tell the client, then close.
     member _.Shutdown(text: string) =

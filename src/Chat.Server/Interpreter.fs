@@ -111,6 +111,7 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
         // <text>: the MSG line comes back to the sender through the bus, in order with everyone's.
         | SayInRoom(room, user, text) ->
             let sent = backend.Say(room, user, text, ctx.Now())
+
             if sent.IsCompleted then
                 sent.GetAwaiter().GetResult() |> ignore
             else
@@ -122,6 +123,7 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
                             fail Unavailable "shared state is unreachable; your message was not sent"
                         | e -> ctx.Log.Error("message not sent", [ "error", box e; "peer", box peer ]))
                 |> ignore
+
             state
         // /publish <text>
         | PublishText(user, text) ->

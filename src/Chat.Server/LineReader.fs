@@ -11,11 +11,13 @@ type ReadResult =
 /// Splits a blocking stream into lines of at most `maxLine` bytes (terminator excluded). A longer
 /// line is reported once, as soon as it is too long, and skipped up to its end; memory stays bounded.
 type LineReader(stream: Stream, maxLine: int) =
-    let buffer = Array.zeroCreate<byte> 8192
+    // Small: an idle connection holds these for its whole life (a TLS record arrives in pieces anyway).
+    let buffer = Array.zeroCreate<byte> 2048
     let mutable start = 0
     let mutable stop = 0
     // `\r\n` counts as the terminator, so a line may hold one more byte if it is the `\r`.
-    let line = Array.zeroCreate<byte>(maxLine + 1)
+    // Grows with the longest line seen, up to the limit.
+    let mutable line = Array.zeroCreate<byte>(min 256 (maxLine + 1))
     let mutable length = 0
     let mutable discarding = false
 
@@ -57,6 +59,13 @@ type LineReader(stream: Stream, maxLine: int) =
                     discarding <- newline < 0
                     result <- ValueSome(Line(Error(Framing.TooLong maxLine)))
                 else
+                    if length + chunk.Length > line.Length then
+                        let grown =
+                            Array.zeroCreate<byte>(min (maxLine + 1) (max (2 * line.Length) (length + chunk.Length)))
+
+                        Buffer.BlockCopy(line, 0, grown, 0, length)
+                        line <- grown
+
                     chunk.CopyTo(Span(line, length, chunk.Length))
                     length <- length + chunk.Length
 

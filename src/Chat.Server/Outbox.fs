@@ -5,6 +5,7 @@ open System.Buffers
 open System.Collections.Generic
 open System.IO
 open System.Text
+open System.Threading
 open System.Threading.Tasks
 open Chat.Domain
 
@@ -45,37 +46,36 @@ type Outbox(stream: Stream, capacity: int, ended: OutboxEnd -> unit) =
         if first then
             ended how
 
-    /// Takes lines up to one batch; null when there is nothing to write (and the writer stops).
-    let take () =
+    /// Copies queued lines, up to one batch, into a rented buffer; 0 bytes when there is nothing
+    /// to write (and the writer stops). The buffer is returned by `write`.
+    let take () : struct (byte array * int) =
         lock gate (fun () ->
             if queue.Count = 0 then
                 writing <- false
-                null
+                struct (null, 0)
             else
-                let batch = List<byte array>()
                 let mutable size = 0
 
-                while queue.Count > 0 && (size = 0 || size + queue.Peek().Length <= batchBytes) do
+                for line in queue do
+                    if size < batchBytes then
+                        size <- size + line.Length
+
+                let buffer = ArrayPool<byte>.Shared.Rent size
+                let mutable at = 0
+
+                while queue.Count > 0 && at < size do
                     let line = queue.Dequeue()
-                    size <- size + line.Length
-                    batch.Add line
+                    Buffer.BlockCopy(line, 0, buffer, at, line.Length)
+                    at <- at + line.Length
 
-                batch.ToArray())
+                struct (buffer, at))
 
-    let write (batch: byte array array) : Task<bool> =
+    /// SslStream writes through: no flush needed.
+    let write (buffer: byte array) (size: int) : Task<bool> =
         task {
-            let size = batch |> Array.sumBy _.Length
-            let buffer = ArrayPool<byte>.Shared.Rent size
-            let mutable at = 0
-
-            for line in batch do
-                Buffer.BlockCopy(line, 0, buffer, at, line.Length)
-                at <- at + line.Length
-
             try
                 try
                     do! stream.WriteAsync(buffer.AsMemory(0, size))
-                    do! stream.FlushAsync()
                     return true
                 with
                 | :? IOException
@@ -91,15 +91,15 @@ type Outbox(stream: Stream, capacity: int, ended: OutboxEnd -> unit) =
             let mutable go = true
 
             while go do
-                let batch = take ()
+                let struct (buffer, size) = take ()
 
-                if isNull batch then
+                if size = 0 then
                     go <- false
 
                     if lock gate (fun () -> closing && not writing) then
                         finish Drained
                 else
-                    let! ok = write batch
+                    let! ok = write buffer size
 
                     if not ok then
                         go <- false
@@ -116,7 +116,8 @@ type Outbox(stream: Stream, capacity: int, ended: OutboxEnd -> unit) =
     let startWriter () =
         if not writing then
             writing <- true
-            Task.Run(fun () -> pump ()) |> ignore
+            // UnsafeQueueUserWorkItem: no execution context to capture; the writer owns nothing of it.
+            ThreadPool.UnsafeQueueUserWorkItem((fun _ -> pump () |> ignore), null) |> ignore
 
     /// Queues a line; a full queue makes this client a slow consumer: its queue is replaced by
     /// `ERR SLOW_CONSUMER` and the connection ends. Never blocks on the network.
