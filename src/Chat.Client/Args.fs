@@ -48,21 +48,8 @@ let DefaultHost = "localhost"
 [<Literal>]
 let DefaultPort = 8000
 
-let private commands = [
-    VJoin
-    VLeave
-    VRooms
-    VWho
-    VUsers
-    VSubscribe
-    VUnsubscribe
-    VSubs
-    VPublish
-    VHistory
-    VPing
-    VHelp
-    VQuit
-]
+let private commands =
+    Verb.all |> List.filter (fun v -> v <> VLogin && v <> VRegister)
 
 /// Argu prints the flags; this says what they add up to, which a list of flags cannot.
 let private epilogue =

@@ -46,6 +46,25 @@ type ParseError =
     | BadArgument of Verb * detail: string
 
 module Verb =
+    /// Every command, in the order `/help` lists them.
+    let all = [
+        VLogin
+        VRegister
+        VJoin
+        VLeave
+        VRooms
+        VWho
+        VUsers
+        VSubscribe
+        VUnsubscribe
+        VSubs
+        VPublish
+        VHistory
+        VPing
+        VHelp
+        VQuit
+    ]
+
     /// Usable before login (ergo's `usablePreReg`); everything else answers NOT_LOGGED_IN.
     let usableBeforeLogin =
         function

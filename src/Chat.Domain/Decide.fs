@@ -15,24 +15,7 @@ let private err code text = Reply(Err(code, text))
 
 let helpLines = [
     "Commands (a line not starting with / is a message to your room; //text sends /text):"
-    for v in
-        [
-            VLogin
-            VRegister
-            VJoin
-            VLeave
-            VRooms
-            VWho
-            VUsers
-            VSubscribe
-            VUnsubscribe
-            VSubs
-            VPublish
-            VHistory
-            VPing
-            VHelp
-            VQuit
-        ] do
+    for v in Verb.all do
         "  " + Verb.usage v
 ]
 
