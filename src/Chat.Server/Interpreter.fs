@@ -27,6 +27,14 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
 
     let unavailable = "shared state is unreachable; nothing changed, try again shortly"
 
+    // After the shared state changed, telling everyone must not undo the change: an event the bus
+    // cannot take now is sent again later.
+    let announce (event: BusEvent) =
+        try
+            backend.Announce event
+        with BackendUnavailable _ ->
+            ctx.Retries.Add($"announce {BusCodec.encode event}", (fun () -> backend.Announce event))
+
     // Takes the name (the policy decides about an existing session), then tells everyone.
     let claim (user: Username) (success: OkReply) (state: Session) =
         match backend.Claim(user, sid, ctx.Policy) with
@@ -39,11 +47,11 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
 
             match evicted with
             | Some(old, room) ->
-                backend.Announce(BusEvent.Kicked(user, old))
-                backend.Announce(BusEvent.Exited(user, old, room))
+                announce (BusEvent.Kicked(user, old))
+                announce (BusEvent.Exited(user, old, room))
             | None -> ()
 
-            backend.Announce(BusEvent.Entered(user, sid, RoomName.lobby))
+            announce (BusEvent.Entered(user, sid, RoomName.lobby))
 
             ctx.Log.Info(
                 "login",
@@ -134,7 +142,7 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
         | MoveRoom(user, from, into, success) ->
             if backend.Move(user, sid, from, into) then
                 ctx.Router.Intend(sid, into)
-                backend.Announce(BusEvent.Moved(user, sid, from, into))
+                announce (BusEvent.Moved(user, sid, from, into))
                 reply success
                 Session.evolve state (MovedTo into)
             else
