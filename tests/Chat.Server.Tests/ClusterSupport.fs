@@ -1,0 +1,227 @@
+namespace Chat.Server.Tests
+
+open System
+open System.Diagnostics
+open System.IO
+open System.Net
+open System.Net.Sockets
+open System.Text
+open System.Threading
+open System.Threading.Tasks
+open NUnit.Framework
+open NUnit.Framework.Interfaces
+
+/// Waiting, asserting and reading lines in the cluster tests.
+module ClusterTesting =
+    let failed () =
+        TestContext.CurrentContext.Result.Outcome.Status = TestStatus.Failed
+
+    let assertWellFormed (malformed: string list) =
+        if not (failed ()) && not malformed.IsEmpty then
+            Assert.Fail("lines that are not chat/1 server lines:\n" + String.Join("\n", malformed))
+
+    /// The replies of `/users`, as a list.
+    let users (c: TestClient) =
+        Lines.items "USERS" (c.Command "/users")
+
+    /// Sends `/users` until `condition` holds on the list (ERR UNAVAILABLE counts as not yet).
+    let waitUsers (c: TestClient) (timeout: TimeSpan) (what: string) (condition: string list -> bool) =
+        Poll.until timeout what (fun () ->
+            let reply = c.Command "/users"
+            reply.StartsWith "OK USERS" && condition (Lines.items "USERS" reply))
+
+    /// Sends room messages `probe-<n>` until one comes back as MSG; no reconnecting.
+    let waitService (c: TestClient) (user: string) (timeout: TimeSpan) =
+        let clock = Stopwatch.StartNew()
+        let mutable ok = false
+
+        while not ok do
+            if clock.Elapsed > timeout then
+                Assert.Fail($"no room message came back within {timeout.TotalSeconds} s\n{c.Describe()}")
+
+            let text = $"probe-{Guid.NewGuid():N}"
+            c.Send text
+            // A probe Redis took comes back, even if the bus is still catching up.
+            let left = max (TimeSpan.FromSeconds 1.0) (timeout - clock.Elapsed)
+
+            let line =
+                c.ExpectMatch(
+                    (fun l -> l.StartsWith "ERR " || (Lines.isMsgFrom user l && l.EndsWith(" " + text))),
+                    $"the probe {text} back, or an ERR",
+                    left
+                )
+
+            if line.StartsWith "MSG " then
+                ok <- true
+            else
+                Thread.Sleep 200 // polling back-off: ERR UNAVAILABLE comes at once while Redis is away
+
+        clock.Elapsed
+
+    /// Sends `<tag>-<k>` as a room message and waits for its MSG back or an ERR reply.
+    /// true when the MSG came back.
+    let say (c: TestClient) (user: string) (tag: string) (k: int) (timeout: TimeSpan) =
+        let text = $"{tag}-{k}"
+        c.Send text
+
+        let line =
+            c.ExpectMatch(
+                (fun l -> l.StartsWith "ERR " || (Lines.isMsgFrom user l && l.EndsWith(" " + text))),
+                $"MSG {text} or an ERR",
+                timeout
+            )
+
+        if line.StartsWith "ERR " then
+            Assert.That(line, Does.StartWith "ERR UNAVAILABLE ", c.Describe())
+            false
+        else
+            true
+
+    /// The numbers k of the `<tag>-<k>` room messages from `user` this client received, in order.
+    let numbered (c: TestClient) (user: string) (tag: string) =
+        c.Received
+        |> List.filter (Lines.isMsgFrom user)
+        |> List.map (fun l ->
+            let _, _, _, text = Lines.msg l
+            text)
+        |> List.filter (fun t -> t.StartsWith(tag + "-", StringComparison.Ordinal))
+        |> List.map (fun t -> int (t.Substring(tag.Length + 1)))
+
+    /// The texts of `user`'s MSG and PUB lines this client received, in order.
+    let linesFrom (c: TestClient) (user: string) =
+        c.Received
+        |> List.choose (fun l ->
+            if Lines.isMsgFrom user l then
+                let _, _, _, text = Lines.msg l
+                Some text
+            elif Lines.isPubFrom user l then
+                let _, _, text = Lines.pub l
+                Some text
+            else
+                None)
+
+    /// Waits (up to `timeout`) for as many of `user`'s MSG and PUB lines as `expected` holds, then
+    /// checks they are exactly `expected`: none missing, none twice, in order.
+    let expectFrom (c: TestClient) (user: string) (expected: string list) (timeout: TimeSpan) =
+        try
+            Poll.until timeout $"{c.Name}: {expected.Length} lines from {user}" (fun () ->
+                (linesFrom c user).Length >= expected.Length)
+        with :? TimeoutException ->
+            () // reported below, with what is missing
+
+        c.Sync()
+        let actual = linesFrom c user
+
+        if actual <> expected then
+            let got = set actual
+            let missing = expected |> List.filter (got.Contains >> not)
+            let twice = actual |> List.countBy id |> List.filter (snd >> (<) 1) |> List.map fst
+            let unexpected = actual |> List.filter (fun a -> not (List.contains a expected))
+
+            let pairs =
+                List.zip (List.truncate actual.Length expected) (List.truncate expected.Length actual)
+
+            let firstDiff = pairs |> List.tryFindIndex (fun (e, a) -> e <> a)
+
+            let show (xs: string list) =
+                String.concat " " (List.truncate 20 xs)
+                + (if xs.Length > 20 then " ..." else "")
+
+            Assert.Fail(
+                $"{c.Name}: {user}'s lines: expected {expected.Length}, got {actual.Length}; "
+                + $"missing {missing.Length}: [{show missing}]; twice: [{show twice}]; "
+                + $"unexpected: [{show unexpected}]; first difference at index {firstDiff}: "
+                + (match firstDiff with
+                   | Some i ->
+                       let around (xs: string list) =
+                           xs |> List.skip (max 0 (i - 3)) |> List.truncate 8 |> String.concat " "
+
+                       $"expected [{around expected}], got [{around actual}]"
+                   | None -> "")
+            )
+
+    /// In order and once: strictly increasing.
+    let assertIncreasing (what: string) (ks: int list) =
+        match ks |> List.pairwise |> List.tryFind (fun (a, b) -> a >= b) with
+        | Some(a, b) -> Assert.Fail($"{what}: {b} came after {a}, in {ks}")
+        | None -> ()
+
+
+/// A redis-server that accepts `DEBUG` (RedisFixture's does not): for `DEBUG SLEEP`.
+type DebugRedis() =
+    let workDir = Directory.CreateTempSubdirectory("chat-redis-debug-").FullName
+
+    let port =
+        let l = new TcpListener(IPAddress.Loopback, 0)
+        l.Start()
+        let p = (l.LocalEndpoint :?> IPEndPoint).Port
+        l.Stop()
+        p
+
+    let proc =
+        let info = ProcessStartInfo("redis-server", UseShellExecute = false)
+
+        for a in
+            [
+                "--port"
+                string port
+                "--bind"
+                "127.0.0.1"
+                "--save"
+                ""
+                "--appendonly"
+                "no"
+                "--dir"
+                workDir
+                "--logfile"
+                Path.Combine(workDir, "redis.log")
+                "--enable-debug-command"
+                "yes"
+            ] do
+            info.ArgumentList.Add a
+
+        Process.Start info
+
+    do
+        Poll.until (TimeSpan.FromSeconds 15.0) "redis-server (debug) to answer PING" (fun () ->
+            if proc.HasExited then
+                failwithf "redis-server exited with %d" proc.ExitCode
+
+            try
+                Resp.command port [ "PING" ] = "PONG"
+            with _ ->
+                false)
+
+    member _.Port = port
+    member _.Configuration = sprintf "127.0.0.1:%d" port
+    member _.Command(args: string list) = Resp.command port args
+
+    /// Sends `DEBUG SLEEP <seconds>` and returns once it is written; the task ends with Redis' reply.
+    member _.Sleep(seconds: int) : Task =
+        let tcp = new TcpClient()
+        tcp.Connect(IPAddress.Loopback, port)
+        let stream = tcp.GetStream()
+        let s = string seconds
+        let request = $"*3\r\n$5\r\nDEBUG\r\n$5\r\nSLEEP\r\n${s.Length}\r\n{s}\r\n"
+        let bytes = Encoding.ASCII.GetBytes request
+        stream.Write(bytes, 0, bytes.Length)
+
+        task {
+            use _ = tcp
+            let buffer = Array.zeroCreate<byte> 64
+            let! _ = stream.ReadAsync(buffer, 0, buffer.Length)
+            ()
+        }
+
+    interface IDisposable with
+        member _.Dispose() =
+            if not proc.HasExited then
+                proc.Kill()
+                proc.WaitForExit 10_000 |> ignore
+
+            proc.Dispose()
+
+            try
+                Directory.Delete(workDir, true)
+            with _ ->
+                ()
