@@ -70,13 +70,7 @@ type IChatBackend =
     abstract Publish: from: Username * text: string -> MsgId * int
     /// The last `count` messages of the room, oldest first.
     abstract History: RoomName * count: int -> HistoryEntry list
-    /// Messages of the room after `after` (exclusive), oldest first, at most `count`: what a gap in
-    /// the bus may have hidden.
-    abstract HistoryAfter: RoomName * after: MsgId * count: int -> HistoryEntry list
     /// Sends any other event on the bus.
     abstract Announce: BusEvent -> unit
-    /// Where bus events go, in bus order, one at a time; set once, before the first login.
+    /// Where bus events go, in bus order, each once, one at a time; set once, before the first login.
     abstract Listen: (BusEvent -> unit) -> unit
-    /// Called when this instance stops receiving bus events (`down`) and when it receives them again
-    /// (`up`, on a pool thread: do not block it); events in between may be lost.
-    abstract WatchBus: down: (unit -> unit) * up: (unit -> unit) -> unit

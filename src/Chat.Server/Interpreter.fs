@@ -41,8 +41,13 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
         | AlreadyOnline ->
             fail DuplicateLogin $"{Username.value user} is logged in elsewhere and this server rejects a second login"
             state
+        | Claimed _ when not (ctx.Router.Attach(sid, user, outbox)) ->
+            // A newer login took the name over while this one was claiming it.
+            reply success
+            outbox.SendLast(Sys(ForcedLogout Routing.forcedLogoutText))
+            closing <- true
+            state
         | Claimed evicted ->
-            ctx.Router.Attach(sid, user, outbox)
             reply success
 
             match evicted with

@@ -1,52 +1,21 @@
 namespace Chat.Server
 
-open System
 open System.Collections.Generic
 open Chat.Domain
 
 /// This instance's end of the bus: holds the pure `Routing` of local sessions and turns each
 /// bus event's deliveries into queued lines. Events come in one at a time, in bus order; the
 /// lock only orders them against attach/detach from the client threads. Never blocks on I/O.
-///
-/// A gap in the bus (Redis' Pub/Sub link lost) is bridged: from `Hold` on, events are kept
-/// back; `Resume` first delivers the room messages the gap hid (read back from history), then
-/// the kept events, skipping any message already delivered, and puts local sessions back in the
-/// rooms they are in by their own account.
-type LocalRouter(log: Log, now: unit -> int64) =
+type LocalRouter(log: Log) =
     let gate = obj ()
     let mutable routing = Routing.empty
     let outboxes = Dictionary<SessionId, Outbox>()
-    // The room each local session is in by its own account: the truth after a gap.
+    // The room each local session is in by its own account, to rebuild shared state after an outage.
     let intended = Dictionary<SessionId, RoomName>()
-    // The newest message delivered per room; history ids increase within a room.
-    let lastSeen = Dictionary<RoomName, struct (int64 * int64)>()
-    let mutable held: List<BusEvent> = null
-    let mutable heldSinceMs = 0L
-
-    /// Ids as `<ms>-<n>` (Redis stream) or `<n>` (in memory), in their order.
-    let order (id: MsgId) =
-        let s = MsgId.value id
-        let dash = s.IndexOf '-'
-
-        let part (t: string) =
-            match Int64.TryParse t with
-            | true, n -> n
-            | _ -> 0L
-
-        if dash < 0 then
-            struct (part s, 0L)
-        else
-            struct (part (s.Substring(0, dash)), part (s.Substring(dash + 1)))
-
-    /// Skips a room message delivered already (replayed, then seen live again).
-    let fresh room id =
-        let key = order id
-
-        match lastSeen.TryGetValue room with
-        | true, seen when compare key seen <= 0 -> false
-        | _ ->
-            lastSeen[room] <- key
-            true
+    // A newer login may take the name over before this instance attached the session it just
+    // claimed (the bus is quicker than the claiming thread): such kicks are remembered, a bounded few.
+    let kickedEarly = HashSet<SessionId>()
+    let kickedOrder = Queue<SessionId>()
 
     let deliver (deliveries: Delivery list) =
         for delivery in deliveries do
@@ -66,20 +35,24 @@ type LocalRouter(log: Log, now: unit -> int64) =
                     outbox.SendLast(Wire.encode msg)
                 | _ -> ()
 
-    /// Under the lock.
-    let apply (event: BusEvent) =
-        match event with
-        | BusEvent.Said(room, id, _, _) when not (fresh room id) -> ()
-        | _ ->
-            let next, deliveries = Routing.route event routing
-            routing <- next
-            deliver deliveries
+    let rememberKick sid =
+        if kickedEarly.Add sid then
+            kickedOrder.Enqueue sid
 
-    member _.Attach(sid: SessionId, user: Username, outbox: Outbox) =
+            if kickedOrder.Count > 4096 then
+                kickedEarly.Remove(kickedOrder.Dequeue()) |> ignore
+
+    /// Attaches a session that just claimed its name; false when a newer login already took the
+    /// name over (the caller then ends the session as a forced logout).
+    member _.Attach(sid: SessionId, user: Username, outbox: Outbox) : bool =
         lock gate (fun () ->
-            routing <- Routing.attach sid user routing
-            outboxes[sid] <- outbox
-            intended[sid] <- RoomName.lobby)
+            if kickedEarly.Remove sid then
+                false
+            else
+                routing <- Routing.attach sid user routing
+                outboxes[sid] <- outbox
+                intended[sid] <- RoomName.lobby
+                true)
 
     /// The session moved, by its own account (shared state agreed).
     member _.Intend(sid: SessionId, room: RoomName) =
@@ -103,50 +76,13 @@ type LocalRouter(log: Log, now: unit -> int64) =
         ])
 
     member _.Dispatch(event: BusEvent) =
-        lock gate (fun () -> if isNull held then apply event else held.Add event)
+        lock gate (fun () ->
+            match event with
+            | BusEvent.Kicked(_, sid) when not (Routing.isAttached sid routing) -> rememberKick sid
+            | _ ->
+                let next, deliveries = Routing.route event routing
+                routing <- next
+                deliver deliveries)
 
         if log.Enabled LogLevel.Debug then
             log.Debug("bus event", [ "event", box (BusCodec.encode event) ])
-
-    /// The bus went quiet: keep what comes until `Resume`.
-    member _.Hold() =
-        lock gate (fun () ->
-            if isNull held then
-                held <- List()
-                heldSinceMs <- now ())
-
-        log.Warn "bus link lost; holding delivery until it is back"
-
-    /// Where to read history from to bridge the gap: each room with local members, and the
-    /// newest message delivered there (or a little before the gap began).
-    member _.GapStarts() : (RoomName * MsgId) list =
-        lock gate (fun () ->
-            let rooms = (Routing.rooms routing @ List.ofSeq intended.Values) |> List.distinct
-            let fallback = MsgId.tryCreate $"{max 0L (heldSinceMs - 2000L)}-0" |> Option.get
-
-            [
-                for room in rooms ->
-                    match lastSeen.TryGetValue room with
-                    | true, struct (ms, n) -> room, (MsgId.tryCreate $"{ms}-{n}" |> Option.defaultValue fallback)
-                    | _ -> room, fallback
-            ])
-
-    /// Delivers the messages the gap hid, then what was held, and routes on as usual.
-    member _.Resume(missed: (RoomName * HistoryEntry list) list) =
-        lock gate (fun () ->
-            if not (isNull held) then
-                for room, entries in missed do
-                    for e in entries do
-                        apply (BusEvent.Said(room, e.Id, e.From, e.Text))
-
-                for KeyValue(sid, room) in intended do
-                    if Routing.roomOf sid routing <> Some room then
-                        routing <- Routing.place sid room routing
-
-                let kept = held
-                held <- null
-
-                for event in kept do
-                    apply event)
-
-        log.Info "bus link back; delivery resumed"

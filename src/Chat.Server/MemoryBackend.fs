@@ -193,20 +193,8 @@ type MemoryBackend(historyLimit: int, clock: unit -> int64) =
                 | true, q -> q |> Seq.skip (max 0 (q.Count - count)) |> List.ofSeq
                 | _ -> [])
 
-        member _.HistoryAfter(room, after, count) =
-            locked (fun () ->
-                match histories.TryGetValue room with
-                | true, q ->
-                    q
-                    |> Seq.filter (fun e -> int64 (MsgId.value e.Id) > int64 (MsgId.value after))
-                    |> Seq.truncate count
-                    |> List.ofSeq
-                | _ -> [])
-
         member _.Announce event = locked (fun () -> listener event)
         member _.Listen handler = locked (fun () -> listener <- handler)
-        // Delivery within one process has no gaps.
-        member _.WatchBus(_, _) = ()
 
     interface System.IDisposable with
         member _.Dispose() = ()

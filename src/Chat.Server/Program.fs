@@ -50,36 +50,6 @@ let private openBackend (config: Args.Config) (router: LocalRouter) (log: Log) :
         log.Info("connected to redis", [ "redis", box configuration ])
         new RedisBackend(muxer, config.ServerId, config.History, router.Sessions, (fun m -> log.Warn m))
 
-/// After a gap in the bus: read back what the gap hid, then resume delivery. On its own thread,
-/// since it waits for Redis; the subscription is given a moment to take effect first, and
-/// anything seen twice is delivered once.
-let private bridgeGap (backend: IChatBackend) (router: LocalRouter) (log: Log) =
-    let rec attempt n =
-        Thread.Sleep(500 * n)
-
-        try
-            [
-                for room, after in router.GapStarts() -> room, backend.HistoryAfter(room, after, 1000)
-            ]
-        with BackendUnavailable reason when n < 10 ->
-            log.Warn("cannot read history to bridge the gap yet", [ "reason", box reason ])
-            attempt (n + 1)
-
-    let work () =
-        let missed =
-            try
-                attempt 1
-            with BackendUnavailable reason ->
-                log.Error("gave up bridging the gap; messages may be missing", [ "reason", box reason ])
-                []
-
-        router.Resume missed
-
-    let thread = Thread(work)
-    thread.IsBackground <- true
-    thread.Name <- "bus-gap"
-    thread.Start()
-
 let private run (config: Args.Config) =
     // StackExchange.Redis reads its sockets on the pool; a burst of work must not wait for it to grow.
     let workers, ports = ThreadPool.GetMinThreads()
@@ -108,10 +78,9 @@ let private run (config: Args.Config) =
     let clock () =
         DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()
 
-    let router = LocalRouter(log, clock)
+    let router = LocalRouter log
     use backend = openBackend config router log
     backend.Listen router.Dispatch
-    backend.WatchBus(router.Hold, (fun () -> bridgeGap backend router log))
     let passwords = Passwords config.BcryptCost
 
     if config.DemoUsers then

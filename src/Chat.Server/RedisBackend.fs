@@ -49,6 +49,7 @@ type RedisBackend
     let liveness = new RedisLiveness(muxer, serverId, localSessions, warn)
     let mutable listener: BusEvent -> unit = ignore
     let mutable subscribed: Action<RedisChannel, RedisValue> = null
+    let mutable receiver: RedisBus option = None
     let mutable disposed = false
 
     let guard f = guarded muxer f
@@ -61,8 +62,8 @@ type RedisBackend
         |> List.ofArray
 
     /// On the multiplexer's ordered message queue: one event at a time, in bus order.
-    let deliver (line: RedisValue) =
-        match BusCodec.decode (string line) with
+    let deliver (line: string) =
+        match BusCodec.decode line with
         | Some event ->
             try
                 listener event
@@ -240,33 +241,22 @@ type RedisBackend
                 |> Array.rev
                 |> List.ofArray
 
-        member _.HistoryAfter(room, after, count) =
-            results (eval RedisScripts.historyAfter [ RedisKeys.history room ] [ MsgId.value after; string count ])
-            |> Array.choose historyEntry
-            |> List.ofArray
-
         member _.Announce event =
-            guard (fun () -> sub.Publish(bus, value (BusCodec.encode event), CommandFlags.None) |> ignore)
+            eval RedisScripts.announce [] [ BusCodec.encode event ] |> ignore
 
         member _.Listen handler =
             listener <- handler
 
             if isNull subscribed then
-                let action = Action<RedisChannel, RedisValue>(fun _ line -> deliver line)
+                let reliable = new RedisBus(muxer, deliver, warn)
+                reliable.Start()
+                receiver <- Some reliable
+
+                let action =
+                    Action<RedisChannel, RedisValue>(fun _ payload -> reliable.Receive(string payload))
+
                 guard (fun () -> sub.Subscribe(bus, action, CommandFlags.None))
                 subscribed <- action
-
-        member _.WatchBus(down, up) =
-            let subscription (e: ConnectionFailedEventArgs) =
-                e.ConnectionType = ConnectionType.Subscription
-
-            muxer.ConnectionFailed.Add(fun e ->
-                if subscription e then
-                    down ())
-
-            muxer.ConnectionRestored.Add(fun e ->
-                if subscription e then
-                    up ())
 
     interface IDisposable with
         /// Stops listening and deregisters; the server released its sessions before.
@@ -280,4 +270,5 @@ type RedisBackend
                 with e ->
                     warn (sprintf "could not unsubscribe from the bus: %s" e.Message)
 
+                receiver |> Option.iter (fun r -> (r :> IDisposable).Dispose())
                 (liveness :> IDisposable).Dispose()

@@ -19,7 +19,6 @@ type internal RedisLiveness
         warn: string -> unit
     ) =
     let db = muxer.GetDatabase()
-    let sub = muxer.GetSubscriber()
     let aliveSeconds = 10
     let mutable disposed = false
     let mutable ticks = 0
@@ -37,7 +36,7 @@ type internal RedisLiveness
                 Option.bind Username.tryCreate u, Option.bind SessionId.tryCreate s, Option.bind RoomName.tryCreate r
             with
             | Some u, Some s, Some r ->
-                sub.PublishAsync(bus, value (BusCodec.encode (BusEvent.Exited(u, s, r))), CommandFlags.None) :> Task
+                evalAsync muxer RedisScripts.announce [ BusCodec.encode (BusEvent.Exited(u, s, r)) ] :> Task
             | _ ->
                 warn (sprintf "sweep of %s: no Exited for the malformed session %A" dead t)
                 Task.CompletedTask

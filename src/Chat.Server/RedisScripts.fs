@@ -52,8 +52,46 @@ module internal RedisBusTemplate =
 /// chat:session:USER {sid, server, room}; the helpers keep the online, room, rooms and per-server
 /// sets in step with it.
 module internal RedisScripts =
-    let private helpers =
+    /// How many bus events `chat:bus:log` keeps for instances that missed some (about a minute of
+    /// heavy traffic); enough to bridge a lost subscription or a Redis restart.
+    [<Literal>]
+    let BusLogLength = 100000
+
+    /// Every bus event goes out through `busPublish`: numbered (`chat:bus:seq`) within an epoch
+    /// (`chat:bus:epoch`, new whenever Redis lost its data), kept in `chat:bus:log` under that
+    /// number, then published as `<epoch> <seq> <line>`. Subscribers see gaps in the numbers and
+    /// read what they missed back from the log (RedisBus.fs).
+    let private bus =
         """
+local function busPublish(line)
+  local epoch = redis.call('GET', 'chat:bus:epoch')
+  if not epoch then
+    local t = redis.call('TIME')
+    epoch = t[1] .. t[2]
+    redis.call('SET', 'chat:bus:epoch', epoch)
+    redis.call('DEL', 'chat:bus:log', 'chat:bus:seq')
+  end
+  local seq = redis.call('INCR', 'chat:bus:seq')
+  redis.call('XADD', 'chat:bus:log', 'MAXLEN', '~', """
+        + string BusLogLength
+        + """, seq .. '-1', 'e', line)
+  redis.call('PUBLISH', 'chat:bus', epoch .. ' ' .. seq .. ' ' .. line)
+end
+"""
+
+    /// ARGV line: one bus event.
+    let announce = bus + "busPublish(ARGV[1])"
+
+    /// ARGV from -> the events after `from`, oldest first (at most 10000): [id, [e, line]].
+    let busLog =
+        "return redis.call('XRANGE', 'chat:bus:log', ARGV[1] .. '-1', '+', 'COUNT', 10000)"
+
+    /// -> {epoch, seq}: where the bus stands.
+    let busPosition = "return redis.call('MGET', 'chat:bus:epoch', 'chat:bus:seq')"
+
+    let private helpers =
+        bus
+        + """
 local function leaveRoom(user, room)
   local key = 'chat:room:' .. room
   redis.call('SREM', key, user)
@@ -191,29 +229,28 @@ return out
     /// KEYS history; ARGV limit, from, ms, text, prefix, suffix -> the stream id, also the MsgId.
     /// Appending and publishing in one script makes history order the delivery order.
     let say =
-        """
+        bus
+        + """
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*',
   'from', ARGV[2], 'ms', ARGV[3], 'text', ARGV[4])
-redis.call('PUBLISH', 'chat:bus', ARGV[5] .. id .. ARGV[6])
+busPublish(ARGV[5] .. id .. ARGV[6])
 return id
 """
 
     /// ARGV from, head, middle, tail -> {id, recipients}: the online followers at this instant.
     let publish =
-        """
+        bus
+        + """
 local from = ARGV[1]
 local id = tostring(redis.call('INCR', 'chat:pubseq:' .. from))
 local rs = redis.call('SINTER', 'chat:followers:' .. from, 'chat:online')
-redis.call('PUBLISH', 'chat:bus', ARGV[2] .. id .. ARGV[3] .. table.concat(rs, ',') .. ARGV[4])
+busPublish(ARGV[2] .. id .. ARGV[3] .. table.concat(rs, ',') .. ARGV[4])
 return {id, #rs}
 """
 
     /// KEYS history; ARGV count -> the newest entries, newest first.
     let history = "return redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[1])"
 
-    /// KEYS history; ARGV after, count -> entries after the given id (exclusive), oldest first.
-    let historyAfter =
-        "return redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])"
 
     /// KEYS counters; ARGV window seconds: counts a failure; a counter's window starts when it is created.
     let failed =
