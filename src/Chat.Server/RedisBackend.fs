@@ -19,9 +19,13 @@ namespace Chat.Server
 //                                  XADD MAXLEN ~ historyLimit
 // chat:fail:u:USER         string  failed logins; RecordFailedLogin, INCR + EXPIRE 60    60 s from creation
 // chat:fail:a:ADDRESS      string  failed logins from the address; the same              60 s from creation
-// chat:bus                 channel BusCodec lines; say/publish scripts, Announce, sweep  (Pub/Sub)
+// chat:bus                 channel "EPOCH SEQ line" (BusCodec); busPublish in scripts   (Pub/Sub)
+// chat:bus:epoch           string  epoch of the numbering, new after data loss; busPublish none
+// chat:bus:seq             string  last event number; busPublish (INCR)                  none
+// chat:bus:log             stream  {e: line}, id SEQ-1; busPublish, XADD MAXLEN ~ 100000 none, capped
 //
-// One bus channel on one Redis: every instance sees one total order of events.
+// One bus channel on one Redis: every instance sees one total order of events; gaps in the
+// numbers are read back from chat:bus:log (RedisBus).
 // Liveness (RedisLiveness): a server whose alive key lapsed is swept by the others every 5 s: its
 // sessions are removed, their Exited announced, then it leaves chat:servers. After a reconnect,
 // each instance re-writes its local sessions (Redis may have lost them).
