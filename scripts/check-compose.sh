@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Validates docker-compose.yml without a Docker engine: `docker-compose config` parses it, checks it
 # against the compose schema and resolves ${VAR:-default} interpolation. Installs Debian's
-# docker-compose (v1) when it is missing, as root or through sudo (like scripts/install-deps.sh).
+# docker-compose (v1) when it is missing, through scripts/install-deps.sh.
 # Does not build the image or start anything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,18 +13,7 @@ if command -v docker-compose >/dev/null 2>&1; then
 elif command -v docker >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; then
   compose=(docker compose)
 else
-  echo "installing: docker-compose" >&2
-  if [ "$(id -u)" -eq 0 ]; then
-    as_root=()
-  elif command -v sudo >/dev/null 2>&1; then
-    as_root=(sudo)
-  else
-    echo "error: docker-compose missing and not root; install with: apt-get install docker-compose" >&2
-    exit 1
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  "${as_root[@]}" apt-get update -qq
-  "${as_root[@]}" apt-get install -y -qq --no-install-recommends docker-compose >/dev/null
+  "$(dirname "${BASH_SOURCE[0]}")/install-deps.sh" docker-compose
   compose=(docker-compose)
 fi
 

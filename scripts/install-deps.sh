@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Installs what the tests need beyond the .NET SDK: redis-server (Debian's package).
+# Installs Debian packages the project's scripts need beyond the .NET SDK: by default what the
+# tests need (redis-server); or the packages named as arguments, which the caller found missing.
 # Runs apt-get as root, or through sudo when available; says what to do otherwise.
 set -euo pipefail
 
-missing=()
-command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
-if [ "${WITH_COMPOSE:-0}" = 1 ]; then
-  command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+missing=("$@")
+if [ $# -eq 0 ]; then
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  if [ "${WITH_COMPOSE:-0}" = 1 ]; then
+    command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+  fi
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -56,20 +56,7 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 { command -v pdfinfo >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1; } || missing+=(poppler-utils)
 # The stylesheet names DejaVu fonts; without any fonts Chromium prints empty boxes.
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing: ${missing[*]}" >&2
-  if [ "$(id -u)" -eq 0 ]; then
-    as_root=()
-  elif command -v sudo >/dev/null 2>&1; then
-    as_root=(sudo)
-  else
-    echo "error: ${missing[*]} missing and not root; install with: apt-get install ${missing[*]}" >&2
-    exit 1
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  "${as_root[@]}" apt-get update -qq
-  "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+[ ${#missing[@]} -eq 0 ] || "$(dirname "${BASH_SOURCE[0]}")/install-deps.sh" "${missing[@]}"
 
 # --- temporary directory -----------------------------------------------------------------------
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/render-report.XXXXXX")
