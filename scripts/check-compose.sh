@@ -13,7 +13,7 @@ if command -v docker-compose >/dev/null 2>&1; then
 elif command -v docker >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; then
   compose=(docker compose)
 else
-  "$(dirname "${BASH_SOURCE[0]}")/install-deps.sh" docker-compose
+  scripts/install-deps.sh docker-compose
   compose=(docker-compose)
 fi
 
