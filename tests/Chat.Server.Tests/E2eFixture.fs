@@ -72,10 +72,9 @@ module Raw =
         tcp.ReceiveTimeout <- 10_000
         tcp
 
-    /// Everything the server sends until it closes; `closed` false when it was still open after
-    /// the read timeout, and the error when it reset the connection.
-    let readToEnd (tcp: TcpClient) =
-        let stream = tcp.GetStream()
+    /// Everything the server sends until it closes: (bytes, `closed`, error). `closed` is false when
+    /// the connection was still open after the read timeout; a reset counts as closed, with its error.
+    let readStreamToEnd (stream: Stream) =
         let received = new MemoryStream()
         let buffer = Array.zeroCreate<byte> 4096
         let mutable result = None
@@ -86,10 +85,12 @@ module Raw =
                 | 0 -> result <- Some(true, "")
                 | n -> received.Write(buffer, 0, n)
             with :? IOException as e when (e.InnerException :? SocketException) ->
-                let se = e.InnerException :?> SocketException
-                result <- Some((se.SocketErrorCode <> SocketError.TimedOut), se.SocketErrorCode.ToString())
+                let code = (e.InnerException :?> SocketException).SocketErrorCode
+                result <- Some(code <> SocketError.TimedOut, string code)
 
         received.ToArray(), fst result.Value, snd result.Value
+
+    let readToEnd (tcp: TcpClient) = readStreamToEnd (tcp.GetStream())
 
     /// A TLS ClientHello that offers only `version` (0x0301 TLS 1.0, 0x0302 TLS 1.1), with
     /// ECDHE/RSA CBC suites and no supported_versions extension.

@@ -135,23 +135,6 @@ module Hostile =
         |> Array.find (fun l -> l.StartsWith "VmRSS:")
         |> fun l -> l.Substring(6).Trim().Split(' ')[0] |> int64 |> (*) 1024L
 
-    /// Everything received until the peer closes (`closed`), or until the read timeout; a reset
-    /// counts as closed, with its error.
-    let readToEnd (stream: NetworkStream) =
-        let received = new MemoryStream()
-        let buffer = Array.zeroCreate<byte> 4096
-        let mutable result = None
-
-        while result.IsNone do
-            try
-                match stream.Read(buffer, 0, buffer.Length) with
-                | 0 -> result <- Some(true, "")
-                | n -> received.Write(buffer, 0, n)
-            with :? IOException as e when (e.InnerException :? SocketException) ->
-                let code = (e.InnerException :?> SocketException).SocketErrorCode
-                result <- Some(code <> SocketError.TimedOut, string code)
-
-        received.ToArray(), fst result.Value, snd result.Value
 
     let check (maxTest: int) (gen: Gen<'a>) (property: 'a -> Property) =
         Check.One(Config.QuickThrowOnFailure.WithMaxTest maxTest, Prop.forAll (Arb.fromGen gen) property)
@@ -375,7 +358,7 @@ type E2eHostile() =
             stream.Write bytes
             // End of our side: the server is left with what it got and must give up on it.
             tcp.Client.Shutdown SocketShutdown.Send
-            let received, closed, error = Hostile.readToEnd stream
+            let received, closed, error = Raw.readStreamToEnd stream
 
             (closed |> Prop.label $"still open ({error})")
             .&. ((received.Length = 0 || received[0] = 0x15uy || received[0] = 0x16uy)
