@@ -93,16 +93,6 @@ module Routing =
 
     let isAttached sid r = Map.containsKey sid r.Users
 
-    /// Puts an attached session in a room without telling anyone: after a gap in the bus, where
-    /// its own `Entered` or `Moved` may have been lost, the session's own state is the truth.
-    let place (sid: SessionId) (room: RoomName) (r: Routing) =
-        if isAttached sid r then
-            enter sid room (exitRoom sid r)
-        else
-            r
-
-    /// Rooms with local members.
-    let rooms r = r.Members |> Map.keys |> List.ofSeq
 
     let roomOf sid r = Map.tryFind sid r.RoomOf
 
