@@ -12,6 +12,8 @@ type MemoryBackend(historyLimit: int, clock: unit -> int64) =
     let sessions = Dictionary<Username, SessionId * RoomName>()
     let rooms = Dictionary<RoomName, SortedSet<string>>()
     let follows = Dictionary<Username, HashSet<Username>>()
+    // The reverse index, so that a publication looks at its publisher's followers only.
+    let followers = Dictionary<Username, HashSet<Username>>()
     let histories = Dictionary<RoomName, Queue<HistoryEntry>>()
     let roomSeq = Dictionary<RoomName, int64>()
     let pubSeq = Dictionary<Username, int64>()
@@ -59,6 +61,16 @@ type MemoryBackend(historyLimit: int, clock: unit -> int64) =
         | _ -> None
 
     let locked f = lock gate f
+
+    let link (index: Dictionary<Username, HashSet<Username>>) key value =
+        match index.TryGetValue key with
+        | true, set -> set.Add value |> ignore
+        | _ -> index[key] <- HashSet [ value ]
+
+    let unlink (index: Dictionary<Username, HashSet<Username>>) key value =
+        match index.TryGetValue key with
+        | true, set -> set.Remove value |> ignore
+        | _ -> ()
 
     interface IChatBackend with
         member _.PasswordHash user =
@@ -133,15 +145,13 @@ type MemoryBackend(historyLimit: int, clock: unit -> int64) =
 
         member _.Subscribe(follower, target) =
             locked (fun () ->
-                match follows.TryGetValue follower with
-                | true, set -> set.Add target |> ignore
-                | _ -> follows[follower] <- HashSet [ target ])
+                link follows follower target
+                link followers target follower)
 
         member _.Unsubscribe(follower, target) =
             locked (fun () ->
-                match follows.TryGetValue follower with
-                | true, set -> set.Remove target |> ignore
-                | _ -> ())
+                unlink follows follower target
+                unlink followers target follower)
 
         member _.Subscriptions follower =
             locked (fun () ->
@@ -178,11 +188,14 @@ type MemoryBackend(historyLimit: int, clock: unit -> int64) =
             locked (fun () ->
                 let id = MsgId.tryCreate (string (next pubSeq from)) |> Option.get
 
-                let recipients = [
-                    for KeyValue(follower, targets) in follows do
-                        if targets.Contains from && sessions.ContainsKey follower then
-                            follower
-                ]
+                let recipients =
+                    match followers.TryGetValue from with
+                    | true, set -> [
+                        for f in set do
+                            if sessions.ContainsKey f then
+                                f
+                      ]
+                    | _ -> []
 
                 listener (BusEvent.Published(id, from, text, recipients))
                 id, recipients.Length)
