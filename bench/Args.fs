@@ -32,6 +32,7 @@ type Arg =
     | Bcrypt_Cost of int
     | Login_Clients of int
     | Login_Duration of seconds: int
+    | Login_Warmup of seconds: int
     | Baseline_Seconds of int
 
     interface IArgParserTemplate with
@@ -51,13 +52,15 @@ type Arg =
             | Latency_Members _ -> "latency: room members, half on each of the first two instances (default 100)."
             | Latency_Senders _ -> "latency: senders, on instance 1 (default 4)."
             | Latency_Duration _ -> "latency: seconds of sending, the first one is warm-up (default 10)."
-            | Connections _ -> "connections: logged-in idle connections to open on one instance (default 2000)."
+            | Connections _ -> "connections: logged-in idle connections to open on one instance (default 10000)."
             | Conn_Concurrency _ -> "connections: connections being set up at once (default 32)."
             | Conn_Lobby ->
                 "connections: stay in the lobby (every login is announced to every earlier one) instead of a room each."
             | Bcrypt_Cost _ -> "logins: the servers' --bcrypt-cost (default 10; the other scenarios use 4)."
             | Login_Clients _ -> "logins: clients logging in and out in a loop (default 4 x cores)."
             | Login_Duration _ -> "logins: seconds of logging in (default 10)."
+            | Login_Warmup _ ->
+                "logins: seconds of logging in before measuring, while the servers' JIT settles (default 15)."
             | Baseline_Seconds _ -> "logins: seconds of the in-process bcrypt baseline (default 3)."
 
 /// Everything a run needs, validated.
@@ -81,6 +84,7 @@ type Settings = {
     BcryptCost: int
     LoginClients: int
     LoginDuration: TimeSpan
+    LoginWarmup: TimeSpan
     BaselineDuration: TimeSpan
 }
 
@@ -145,12 +149,13 @@ let private ofResults (r: ParseResults<Arg>) : Settings =
         LatencyMembers = pick <@ Latency_Members @> 100 20
         LatencySenders = pick <@ Latency_Senders @> 4 2
         LatencyDuration = pick <@ Latency_Duration @> 10 3 |> seconds
-        Connections = pick <@ Connections @> 2000 200
+        Connections = pick <@ Connections @> 10000 200
         ConnConcurrency = r.GetResult(Conn_Concurrency, defaultValue = 32)
         ConnLobby = r.Contains Conn_Lobby
         BcryptCost = r.GetResult(Bcrypt_Cost, defaultValue = 10)
         LoginClients = r.GetResult(Login_Clients, defaultValue = 4 * Environment.ProcessorCount)
         LoginDuration = pick <@ Login_Duration @> 10 3 |> seconds
+        LoginWarmup = pick <@ Login_Warmup @> 15 2 |> seconds
         BaselineDuration = pick <@ Baseline_Seconds @> 3 1 |> seconds
     }
 
@@ -169,6 +174,7 @@ let private ofResults (r: ParseResults<Arg>) : Settings =
     check (settings.LoginClients >= 1) "--login-clients must be at least 1"
     check (settings.Duration.TotalSeconds >= 1.0) "--duration must be at least 1"
     check (settings.LoginDuration.TotalSeconds >= 1.0) "--login-duration must be at least 1"
+    check (settings.LoginWarmup.TotalSeconds >= 0.0) "--login-warmup must not be negative"
     check (settings.BaselineDuration.TotalSeconds >= 1.0) "--baseline-seconds must be at least 1"
     settings
 

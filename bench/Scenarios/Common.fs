@@ -205,6 +205,9 @@ let ms (ticks: int64) =
 
 let seconds (ticks: int64) = float ticks / float Stopwatch.Frequency
 
+let ticksOf (span: TimeSpan) =
+    int64 (span.TotalSeconds * float Stopwatch.Frequency)
+
 /// The `p` quantile (0..1) of sorted values; NaN when there are none.
 let quantile (sorted: int64 array) (p: float) =
     if sorted.Length = 0 then

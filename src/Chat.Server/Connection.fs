@@ -31,6 +31,16 @@ module private Tls =
     let refusal =
         Encoding.ASCII.GetBytes "ERR TLS_REQUIRED this server accepts TLS connections only\n"
 
+    /// Authenticated encryption only: every TLS 1.3 suite, and GCM, CCM or ChaCha20-Poly1305 under
+    /// TLS 1.2. OpenSSL's defaults still offer CBC suites to TLS 1.2 clients that ask for nothing
+    /// better; such a connection is closed before any line is exchanged.
+    let isAead (suite: TlsCipherSuite) =
+        let name = string suite
+
+        name.Contains "_GCM_"
+        || name.Contains "_CCM"
+        || name.Contains "_CHACHA20_POLY1305_"
+
 /// One client. Its own dedicated thread does the handshake, then reads, decides and interprets
 /// one line at a time (blocking reads); its outbox writes. A crash here ends this session only.
 type Connection(socket: Socket, settings: ConnectionSettings, ended: Connection -> unit) as this =
@@ -96,7 +106,12 @@ type Connection(socket: Socket, settings: ConnectionSettings, ended: Connection 
                 let ssl = new SslStream(new NetworkStream(socket, true), false)
                 stream <- ssl
                 do! ssl.AuthenticateAsServerAsync(settings.Tls, deadline.Token)
-                return Some ssl
+
+                if Tls.isAead ssl.NegotiatedCipherSuite then
+                    return Some ssl
+                else
+                    log.Info("cipher suite refused", [ "peer", box peer; "suite", box ssl.NegotiatedCipherSuite ])
+                    return None
             else
                 return None
         }

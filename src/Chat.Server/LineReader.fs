@@ -1,7 +1,9 @@
 namespace Chat.Server
 
 open System
+open System.Buffers
 open System.IO
+open System.Threading
 open Chat.Domain
 
 type ReadResult =
@@ -10,6 +12,22 @@ type ReadResult =
 
 /// Splits a blocking stream into lines of at most `maxLine` bytes (terminator excluded). A longer
 /// line is reported once, as soon as it is too long, and skipped up to its end; memory stays bounded.
+module private ThreadCache =
+    /// What SslStream rents for every read (16 KiB + frame overhead; the pool hands out 32 KiB).
+    let sslReadBuffer = 16 * 1024 + 64
+
+    /// SslStream returns its read buffer to `ArrayPool.Shared` on the reading thread, and the pool
+    /// keeps one array per size in a thread-local slot: with a thread per client, every idle
+    /// connection would hold 32 KiB. Taking it back out and returning it from a pool thread puts
+    /// it in the shared per-core stacks instead, where the next read on any thread finds it.
+    let private giveBack = Action<byte array>(fun b -> ArrayPool<byte>.Shared.Return b)
+
+    let release () =
+        let buffer = ArrayPool<byte>.Shared.Rent sslReadBuffer
+
+        ThreadPool.UnsafeQueueUserWorkItem(giveBack, buffer, preferLocal = false)
+        |> ignore
+
 type LineReader(stream: Stream, maxLine: int) =
     // Small: an idle connection holds these for its whole life (a TLS record arrives in pieces anyway).
     let buffer = Array.zeroCreate<byte> 2048
@@ -24,6 +42,11 @@ type LineReader(stream: Stream, maxLine: int) =
     let fill () =
         start <- 0
         stop <- stream.Read(buffer, 0, buffer.Length)
+
+        // A short read drained the TLS stream, which has just handed its buffer back.
+        if stop > 0 && stop < buffer.Length then
+            ThreadCache.release ()
+
         stop > 0
 
     let lineText () =

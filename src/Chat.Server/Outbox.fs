@@ -24,7 +24,9 @@ type OutboxEnd =
 /// One connection's outbound lines: a bounded queue drained by at most one asynchronous writer,
 /// so that a client that does not read never blocks whoever sends to it (ergo's send queue).
 /// Lines are batched into one TLS write. `ended` is called once, from the writer.
-type Outbox(stream: Stream, capacity: int, ended: OutboxEnd -> unit) =
+/// The outbox is its own thread-pool work item and awaits a write only when it does not complete
+/// at once: a delivery allocates nothing, which keeps collections (and their pauses) rare.
+type Outbox(stream: Stream, capacity: int, ended: OutboxEnd -> unit) as this =
     let gate = obj ()
     let queue = Queue<byte array>()
     let mutable writing = false
@@ -32,6 +34,9 @@ type Outbox(stream: Stream, capacity: int, ended: OutboxEnd -> unit) =
     let mutable closing = false
     let mutable finished = false
     let batchBytes = 64 * 1024
+    // The write in flight and its buffer, while it completes asynchronously.
+    let mutable pending = ValueTask()
+    let mutable pendingBuffer: byte array = null
 
     let slow =
         Wire.encode (Err(SlowConsumer, "you are not reading fast enough; closing the connection"))
@@ -47,7 +52,7 @@ type Outbox(stream: Stream, capacity: int, ended: OutboxEnd -> unit) =
             ended how
 
     /// Copies queued lines, up to one batch, into a rented buffer; 0 bytes when there is nothing
-    /// to write (and the writer stops). The buffer is returned by `write`.
+    /// to write (and the writer stops). The buffer is returned once written.
     let take () : struct (byte array * int) =
         lock gate (fun () ->
             if queue.Count = 0 then
@@ -70,54 +75,75 @@ type Outbox(stream: Stream, capacity: int, ended: OutboxEnd -> unit) =
 
                 struct (buffer, at))
 
-    /// SslStream writes through: no flush needed.
-    let write (buffer: byte array) (size: int) : Task<bool> =
-        task {
+    /// The outcome of a completed write; SslStream writes through, no flush needed.
+    let completed (write: ValueTask) (buffer: byte array) : bool =
+        try
             try
-                try
-                    do! stream.WriteAsync(buffer.AsMemory(0, size))
-                    return true
-                with
-                | :? IOException
-                | :? ObjectDisposedException
-                | :? NotSupportedException
-                | :? InvalidOperationException -> return false
-            finally
-                ArrayPool<byte>.Shared.Return buffer
-        }
+                write.GetAwaiter().GetResult()
+                true
+            with
+            | :? IOException
+            | :? ObjectDisposedException
+            | :? NotSupportedException
+            | :? InvalidOperationException -> false
+        finally
+            ArrayPool<byte>.Shared.Return buffer
 
-    let pump () : Task =
-        task {
-            let mutable go = true
+    let broken () =
+        lock gate (fun () ->
+            closing <- true
+            writing <- false
+            queue.Clear())
 
-            while go do
-                let struct (buffer, size) = take ()
+        finish Broken
 
-                if size = 0 then
+    let mutable resume: Action = null
+
+    /// Writes batches until the queue is empty, a write fails, or a write has to wait (then
+    /// `resume` carries on once it is done).
+    let pump () =
+        let mutable go = true
+
+        while go do
+            let struct (buffer, size) = take ()
+
+            if size = 0 then
+                go <- false
+
+                if lock gate (fun () -> closing && not writing) then
+                    finish Drained
+            else
+                let write =
+                    try
+                        stream.WriteAsync(ReadOnlyMemory(buffer, 0, size))
+                    with e ->
+                        ValueTask(Task.FromException e)
+
+                if not write.IsCompleted then
                     go <- false
+                    pending <- write
+                    pendingBuffer <- buffer
+                    write.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted resume
+                elif not (completed write buffer) then
+                    go <- false
+                    broken ()
 
-                    if lock gate (fun () -> closing && not writing) then
-                        finish Drained
-                else
-                    let! ok = write buffer size
-
-                    if not ok then
-                        go <- false
-
-                        lock gate (fun () ->
-                            closing <- true
-                            writing <- false
-                            queue.Clear())
-
-                        finish Broken
-        }
+    do
+        resume <-
+            Action(fun () ->
+                let write, buffer = pending, pendingBuffer
+                pending <- ValueTask()
+                pendingBuffer <- null
+                if completed write buffer then pump () else broken ())
 
     /// Call under the lock.
     let startWriter () =
         if not writing then
             writing <- true
-            // UnsafeQueueUserWorkItem: no execution context to capture; the writer owns nothing of it.
-            ThreadPool.UnsafeQueueUserWorkItem((fun _ -> pump () |> ignore), null) |> ignore
+            ThreadPool.UnsafeQueueUserWorkItem(this, false) |> ignore
+
+    interface IThreadPoolWorkItem with
+        member _.Execute() = pump ()
 
     /// Queues a line; a full queue makes this client a slow consumer: its queue is replaced by
     /// `ERR SLOW_CONSUMER` and the connection ends. Never blocks on the network.

@@ -18,25 +18,6 @@ let private createDemoUsers (backend: IChatBackend) (passwords: Passwords) (log:
                 log.Info("demo user created", [ "user", box name ])
         | _ -> ()
 
-/// AEAD suites only (TLS 1.3's, and ECDHE with GCM or ChaCha20 for 1.2).
-let private cipherSuites () =
-    if OperatingSystem.IsLinux() || OperatingSystem.IsMacOS() then
-        CipherSuitesPolicy(
-            [
-                TlsCipherSuite.TLS_AES_128_GCM_SHA256
-                TlsCipherSuite.TLS_AES_256_GCM_SHA384
-                TlsCipherSuite.TLS_CHACHA20_POLY1305_SHA256
-                TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
-                TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384
-                TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256
-                TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
-                TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
-                TlsCipherSuite.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256
-            ]
-        )
-    else
-        null
-
 let private openBackend (config: Args.Config) (router: LocalRouter) (log: Log) : IChatBackend =
     match config.Redis with
     | None ->
@@ -91,8 +72,9 @@ let private run (config: Args.Config) =
             ServerCertificateContext = SslStreamCertificateContext.Create(certificate, null),
             EnabledSslProtocols = (SslProtocols.Tls12 ||| SslProtocols.Tls13),
             ClientCertificateRequired = false,
-            CertificateRevocationCheckMode = Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
-            CipherSuitesPolicy = cipherSuites ()
+            CertificateRevocationCheckMode = Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck
+            // No CipherSuitesPolicy: with one, SslStream builds an OpenSSL context per connection
+            // (tens of KiB each, and slower handshakes). Suites are checked after the handshake.
         )
 
     let settings = {

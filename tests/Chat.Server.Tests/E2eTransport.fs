@@ -80,6 +80,33 @@ type E2eTransport() =
         Assert.That(c.Command "/ping tls12", Is.EqualTo "OK PONG tls12")
 
     [<Test>]
+    member this.``a TLS 1.2 client offering only a CBC suite gets no HELLO and is closed``() =
+        use tcp = Raw.connect this.Server.Port
+        use ssl = new SslStream(tcp.GetStream(), false, (fun _ _ _ _ -> true))
+
+        let options =
+            SslClientAuthenticationOptions(
+                TargetHost = "localhost",
+                EnabledSslProtocols = SslProtocols.Tls12,
+                CipherSuitesPolicy = CipherSuitesPolicy([ TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256 ])
+            )
+
+        let handshake =
+            try
+                ssl.AuthenticateAsClient options
+                Ok ssl.NegotiatedCipherSuite
+            with e ->
+                Error e.Message
+
+        match handshake with
+        | Error _ -> () // refused during the handshake: just as good
+        | Ok suite ->
+            Assert.That(suite, Is.EqualTo TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256)
+            let received, closed, error = Raw.readStreamToEnd ssl
+            Assert.That(Encoding.UTF8.GetString received, Is.Empty, error)
+            Assert.That(closed, Is.True, "closed")
+
+    [<Test>]
     member this.``TLS 1.3 works``() =
         let c =
             TestClient.Connect(this.Server.Port, this.Server.CertFile, protocols = SslProtocols.Tls13)
