@@ -26,6 +26,7 @@ type Arg =
     | Latency_Members of int
     | Latency_Senders of int
     | Latency_Duration of seconds: int
+    | Latency_Warmup of seconds: int
     | Connections of int
     | Conn_Concurrency of int
     | Conn_Lobby
@@ -51,7 +52,9 @@ type Arg =
             | Rate _ -> "latency: offered messages per second, all senders together (default 1000)."
             | Latency_Members _ -> "latency: room members, half on each of the first two instances (default 100)."
             | Latency_Senders _ -> "latency: senders, on instance 1 (default 4)."
-            | Latency_Duration _ -> "latency: seconds of sending, the first one is warm-up (default 10)."
+            | Latency_Duration _ -> "latency: seconds of sending measured, after the warm-up (default 10)."
+            | Latency_Warmup _ ->
+                "latency: seconds of sending before measuring, while the servers' JIT settles (default 10)."
             | Connections _ -> "connections: logged-in idle connections to open on one instance (default 10000)."
             | Conn_Concurrency _ -> "connections: connections being set up at once (default 32)."
             | Conn_Lobby ->
@@ -78,6 +81,7 @@ type Settings = {
     LatencyMembers: int
     LatencySenders: int
     LatencyDuration: TimeSpan
+    LatencyWarmup: TimeSpan
     Connections: int
     ConnConcurrency: int
     ConnLobby: bool
@@ -149,6 +153,7 @@ let private ofResults (r: ParseResults<Arg>) : Settings =
         LatencyMembers = pick <@ Latency_Members @> 100 20
         LatencySenders = pick <@ Latency_Senders @> 4 2
         LatencyDuration = pick <@ Latency_Duration @> 10 3 |> seconds
+        LatencyWarmup = pick <@ Latency_Warmup @> 10 1 |> seconds
         Connections = pick <@ Connections @> 10000 200
         ConnConcurrency = r.GetResult(Conn_Concurrency, defaultValue = 32)
         ConnLobby = r.Contains Conn_Lobby
@@ -167,7 +172,8 @@ let private ofResults (r: ParseResults<Arg>) : Settings =
     check (settings.Rate >= 1) "--rate must be at least 1"
     check (settings.LatencySenders >= 1) "--latency-senders must be at least 1"
     check (settings.LatencyMembers > settings.LatencySenders) "--latency-members must exceed --latency-senders"
-    check (settings.LatencyDuration.TotalSeconds >= 2.0) "--latency-duration must be at least 2 (1 s is warm-up)"
+    check (settings.LatencyDuration.TotalSeconds >= 1.0) "--latency-duration must be at least 1"
+    check (settings.LatencyWarmup.TotalSeconds >= 0.0) "--latency-warmup must not be negative"
     check (settings.Connections >= 1) "--connections must be at least 1"
     check (settings.ConnConcurrency >= 1) "--conn-concurrency must be at least 1"
     check (settings.BcryptCost >= 4 && settings.BcryptCost <= 31) "--bcrypt-cost must be between 4 and 31"

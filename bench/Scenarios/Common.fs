@@ -236,7 +236,10 @@ let waitFor (isDone: unit -> bool) (progress: unit -> int64) (stall: TimeSpan) (
 /// its own messages coming back release its sender's window.
 type Receiver(senders: int, own: int, measureLatency: bool) =
     let last = Array.zeroCreate<int64> senders
-    let latencies = Collections.Generic.List<int64>()
+    // Sized up front when measuring: growing it means large copies while latency is measured.
+    let latencies =
+        Collections.Generic.List<int64>(if measureLatency then 1 <<< 16 else 0)
+
     let mutable received = 0L
     let mutable violations = 0L
     let mutable errors = 0L

@@ -4,6 +4,7 @@ module Chat.Bench.Scenarios.Latency
 
 open System
 open System.Diagnostics
+open System.Runtime
 open System.Text
 open System.Threading
 open System.Threading.Tasks
@@ -14,6 +15,8 @@ open Chat.Bench.Scenarios.Common
 let private room = "latency"
 
 let private unmeasuredReadPause = TimeSpan.FromMilliseconds 10.0
+
+let private noGcBytes = 240L * 1024L * 1024L
 
 /// Sends `<index> <seq> <ticks>` at `perSecond`, starting at `start`, until `deadline`; messages that
 /// fell due while it slept go out together, stamped with the time of the write. Returns how far
@@ -107,14 +110,18 @@ let run (ctx: Context) : Task<ScenarioResult> =
                         clients[i].PumpAsync(receivers[i].Handler, between))
 
                 let cpu = CpuMeter.For(ctx, servers)
+                // The benchmark's own collections would pause the receivers and show up as
+                // latency: none while measuring, as long as its allocations fit in the region.
+                let noGc = GC.TryStartNoGCRegion(noGcBytes)
+                let gcs0, paused0 = GC.CollectionCount 0, GC.GetTotalPauseDuration()
                 let t0 = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 10L
-                let warm = t0 + Stopwatch.Frequency
+                // The same traffic, unmeasured, until the servers' JIT has settled.
+                let warm = t0 + ticksOf s.LatencyWarmup
 
                 for r in receivers do
                     r.MeasureFrom <- warm
 
-                let deadline =
-                    t0 + int64 (s.LatencyDuration.TotalSeconds * float Stopwatch.Frequency)
+                let deadline = warm + ticksOf s.LatencyDuration
 
                 let perSender = float s.Rate / float senders
 
@@ -149,6 +156,10 @@ let run (ctx: Context) : Task<ScenarioResult> =
                         ctx.Cancel
 
                 let cpuUse = cpu.Stop()
+                let gcs, paused = GC.CollectionCount 0 - gcs0, GC.GetTotalPauseDuration() - paused0
+
+                if noGc && GCSettings.LatencyMode = GCLatencyMode.NoGCRegion then
+                    GC.EndNoGCRegion()
 
                 let samples =
                     measuredIdx |> Array.collect (fun i -> receivers[i].Latencies.ToArray())
@@ -177,7 +188,11 @@ let run (ctx: Context) : Task<ScenarioResult> =
                         count "measured_receivers" "measured receivers" "" (int64 measuredIdx.Length)
                         count "offered_per_s" "offered rate" "msg/s" (int64 s.Rate)
                         num "sent_per_s" "achieved send rate" "msg/s" 0 (float total / seconds (tSent - t0))
-                        count "samples" "latency samples (after 1 s warm-up)" "" samples.LongLength
+                        count
+                            "samples"
+                            $"latency samples (after {s.LatencyWarmup.TotalSeconds:N0} s warm-up)"
+                            ""
+                            samples.LongLength
                         num "p50_ms" "latency p50" "ms" 2 (q 0.5)
                         num "p90_ms" "latency p90" "ms" 2 (q 0.9)
                         num "p99_ms" "latency p99" "ms" 2 (q 0.99)
@@ -188,6 +203,8 @@ let run (ctx: Context) : Task<ScenarioResult> =
                         count "lost" "lost deliveries (measured)" "msgs" lost
                         count "order_violations" "order violations" "" violations
                         count "dropped_connections" "connections dropped" "" (int64 dropped)
+                        count "bench_gcs" "collections in the benchmark" "" (int64 gcs)
+                        num "bench_gc_pause_ms" "benchmark paused by them" "ms" 1 paused.TotalMilliseconds
                         yield! cpuUse.Metrics
                     ]
                     Notes = [

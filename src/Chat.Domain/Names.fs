@@ -16,7 +16,10 @@ module internal NameRules =
         && s.Length >= 1
         && s.Length <= maxLength
         && isWordChar s[0]
-        && s |> Seq.skip 1 |> Seq.forall rest
+        && (let rec restFrom i =
+                i >= s.Length || (rest s[i] && restFrom (i + 1)) in
+
+            restFrom 1)
 
 /// A user name: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}`, folded to lower case.
 type Username = private Username of string
@@ -83,7 +86,7 @@ module MsgId =
         if
             String.IsNullOrEmpty s
             || s.Length > 64
-            || s |> Seq.exists (fun c -> c <= ' ' || c > '~')
+            || s |> String.exists (fun c -> c <= ' ' || c > '~')
         then
             None
         else
@@ -99,7 +102,7 @@ module SessionId =
         if
             String.IsNullOrEmpty s
             || s.Length > 64
-            || s |> Seq.exists (fun c -> not (Char.IsAsciiLetterOrDigit c || c = '-'))
+            || s |> String.exists (fun c -> not (Char.IsAsciiLetterOrDigit c || c = '-'))
         then
             None
         else

@@ -45,7 +45,7 @@ let private history (args: string) =
     | "" -> Result.Ok(History DefaultHistory)
     | s ->
         // Digits only; a number too large for an int is still a (large) request, served MaxHistory.
-        match s |> Seq.forall Char.IsAsciiDigit, s.TrimStart '0' with
+        match s |> String.forall Char.IsAsciiDigit, s.TrimStart '0' with
         | true, digits when digits.Length > 0 ->
             let n = if digits.Length > 9 then MaxHistory else int digits
             Result.Ok(History(min n MaxHistory))
@@ -101,6 +101,10 @@ let private withTail (head: string) (items: string list) =
     | [] -> head
     | _ -> head + " " + String.Join(' ', items)
 
+/// Words joined by single spaces: the lines every member of a room receives are built without
+/// the formatting machinery of interpolated strings.
+let private words (ws: string array) = String.Join(' ', ws)
+
 let private renderOk =
     function
     | LoggedIn(u, r) -> $"LOGIN {Username.value u} {RoomName.value r}"
@@ -127,8 +131,8 @@ let private renderOk =
 
 let private renderSys =
     function
-    | UserJoined(r, u) -> $"JOIN {RoomName.value r} {Username.value u}"
-    | UserLeft(r, u) -> $"LEAVE {RoomName.value r} {Username.value u}"
+    | UserJoined(r, u) -> words [| "JOIN"; RoomName.value r; Username.value u |]
+    | UserLeft(r, u) -> words [| "LEAVE"; RoomName.value r; Username.value u |]
     | ForcedLogout t -> $"FORCED_LOGOUT {t}"
     | Shutdown t -> $"SHUTDOWN {t}"
 
@@ -139,7 +143,7 @@ let render (msg: ServerMsg) : string =
     | Info t -> $"INFO {t}"
     | Ok ok -> "OK " + renderOk ok
     | Err(code, t) -> $"ERR {ErrorCode.wire code} {t}"
-    | Msg(r, id, u, t) -> $"MSG {RoomName.value r} {MsgId.value id} {Username.value u} {t}"
-    | Pub(id, u, t) -> $"PUB {MsgId.value id} {Username.value u} {t}"
+    | Msg(r, id, u, t) -> words [| "MSG"; RoomName.value r; MsgId.value id; Username.value u; t |]
+    | Pub(id, u, t) -> words [| "PUB"; MsgId.value id; Username.value u; t |]
     | Hist(r, id, u, ms, t) -> $"HIST {RoomName.value r} {MsgId.value id} {Username.value u} {ms} {t}"
     | Sys e -> "SYS " + renderSys e

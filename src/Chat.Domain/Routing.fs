@@ -15,9 +15,10 @@ type BusEvent =
     /// A newer login took the name over: this session must go.
     | Kicked of Username * SessionId
 
-/// One line for many local sessions: rendered once by the shell, queued to each.
+/// One line for many local sessions: rendered once by the shell, queued to each. A set: a room's
+/// members are handed on as they are held, without a copy per message.
 type Delivery =
-    | Deliver of SessionId list * ServerMsg
+    | Deliver of Set<SessionId> * ServerMsg
     /// Send the line, then close the session.
     | Disconnect of SessionId * ServerMsg
 
@@ -43,8 +44,7 @@ module Routing =
     let private members room r =
         Map.tryFind room r.Members |> Option.defaultValue Set.empty
 
-    let private others room sid r =
-        members room r |> Set.remove sid |> Set.toList
+    let private others room sid r = members room r |> Set.remove sid
 
     let private enter sid room r = {
         r with
@@ -99,10 +99,8 @@ module Routing =
     /// Sessions attached here.
     let sessions r = r.Users |> Map.toList
 
-    let private deliver sids msg =
-        match sids with
-        | [] -> []
-        | _ -> [ Deliver(sids, msg) ]
+    let private deliver (sids: Set<SessionId>) msg =
+        if sids.IsEmpty then [] else [ Deliver(sids, msg) ]
 
     /// Routes one bus event: the new routing and the lines for local sessions.
     let route (event: BusEvent) (r: Routing) : Routing * Delivery list =
@@ -129,10 +127,9 @@ module Routing =
         | BusEvent.Exited(user, sid, room) ->
             let r = detach sid r
             r, deliver (others room sid r) (Sys(UserLeft(room, user)))
-        | BusEvent.Said(room, id, from, text) -> r, deliver (members room r |> Set.toList) (Msg(room, id, from, text))
+        | BusEvent.Said(room, id, from, text) -> r, deliver (members room r) (Msg(room, id, from, text))
         | BusEvent.Published(id, from, text, recipients) ->
-            let sids =
-                recipients |> List.choose (fun u -> Map.tryFind u r.ByUser) |> List.distinct
+            let sids = recipients |> List.choose (fun u -> Map.tryFind u r.ByUser) |> Set.ofList
 
             r, deliver sids (Pub(id, from, text))
         | BusEvent.Kicked(_, sid) when isAttached sid r ->

@@ -8,7 +8,7 @@ module LineText =
     let isForbidden (c: char) =
         (c < ' ' && c <> '\t') || (c >= '\u007f' && c <= '\u009f')
 
-    let hasForbidden (s: string) = s |> Seq.exists isForbidden
+    let hasForbidden (s: string) = s |> String.exists isForbidden
 
     /// Whitespace-only lines count as empty: nothing a user would want to send to a room.
     let isBlank (s: string) = String.IsNullOrWhiteSpace s

@@ -23,10 +23,12 @@ type LocalRouter(log: Log) =
             | Deliver(sids, msg) ->
                 let line = Wire.encode msg
 
-                for sid in sids do
+                // Set.iter walks the tree in place; enumerating a set allocates per element.
+                sids
+                |> Set.iter (fun sid ->
                     match outboxes.TryGetValue sid with
                     | true, outbox -> outbox.Send line
-                    | _ -> ()
+                    | _ -> ())
             | Disconnect(sid, msg) ->
                 match outboxes.TryGetValue sid with
                 | true, outbox ->

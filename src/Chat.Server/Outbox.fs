@@ -12,7 +12,11 @@ open Chat.Domain
 module Wire =
     /// A server line as it goes out: UTF-8 with its `\n`. Rendered once, shared by every receiver.
     let encode (msg: ServerMsg) : byte array =
-        Encoding.UTF8.GetBytes(Protocol.render msg + "\n")
+        let text = Protocol.render msg
+        let line = Array.zeroCreate<byte>(Encoding.UTF8.GetByteCount text + 1)
+        Encoding.UTF8.GetBytes(text, 0, text.Length, line, 0) |> ignore
+        line[line.Length - 1] <- 10uy
+        line
 
 /// How an outbox ended.
 type OutboxEnd =

@@ -34,13 +34,24 @@ type internal RedisBus(muxer: ConnectionMultiplexer, deliver: string -> unit, wa
             last <- s
             deliver line
 
+    /// `<epoch> <seq> <line>`; the epoch is only copied when it is not the current one.
     let parse (payload: string) =
-        match payload.Split(' ', 3) with
-        | [| e; s; line |] ->
-            match Int64.TryParse s with
-            | true, n -> ValueSome(struct (e, n, line))
+        let a = if isNull payload then -1 else payload.IndexOf ' '
+        let b = if a < 0 then -1 else payload.IndexOf(' ', a + 1)
+
+        if b < 0 then
+            ValueNone
+        else
+            match Int64.TryParse(payload.AsSpan(a + 1, b - a - 1)) with
+            | true, n ->
+                let e =
+                    if payload.AsSpan(0, a).SequenceEqual(epoch.AsSpan()) then
+                        epoch
+                    else
+                        payload.Substring(0, a)
+
+                ValueSome(struct (e, n, payload.Substring(b + 1)))
             | _ -> ValueNone
-        | _ -> ValueNone
 
     let rec repair () : Task =
         task {

@@ -128,7 +128,7 @@ let private run (s: Scenario) instance =
 let private receivedBy sid deliveries =
     deliveries
     |> List.collect (function
-        | Deliver(ss, m) -> ss |> List.filter ((=) sid) |> List.map (fun _ -> m)
+        | Deliver(ss, m) -> if ss.Contains sid then [ m ] else []
         | Disconnect(s, m) -> if s = sid then [ m ] else [])
 
 /// MSG from the receiver's entry on, when it is a member; PUB when it is a recipient.

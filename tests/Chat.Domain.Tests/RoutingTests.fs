@@ -27,7 +27,7 @@ let ``entering tells the other members of the room`` () =
     let r = Routing.empty |> Routing.attach sa alice |> Routing.attach sb bob
     let r, first = Routing.route (BusEvent.Entered(alice, sa, lobby)) r
     let r, second = Routing.route (BusEvent.Entered(bob, sb, lobby)) r
-    (first, second) =! ([], [ Deliver([ sa ], Sys(UserJoined(lobby, bob))) ])
+    (first, second) =! ([], [ Deliver(set [ sa ], Sys(UserJoined(lobby, bob))) ])
     (Routing.roomOf sa r, Routing.roomOf sb r) =! (Some lobby, Some lobby)
 
 [<Test>]
@@ -35,7 +35,7 @@ let ``a remote session's entry is announced but not routed`` () =
     let r, ds =
         Routing.route (BusEvent.Entered(user "dave", sid "remote-1", lobby)) three
 
-    ds =! [ Deliver([ sa; sb ], Sys(UserJoined(lobby, user "dave"))) ]
+    ds =! [ Deliver(set [ sa; sb ], Sys(UserJoined(lobby, user "dave"))) ]
     (r, Routing.isAttached (sid "remote-1") r) =! (three, false)
 
 [<Test>]
@@ -43,7 +43,7 @@ let ``a room message goes to every member, the sender included`` () =
     let said = BusEvent.Said(lobby, msgId "1", alice, "hi")
 
     Routing.route said three
-    =! (three, [ Deliver([ sa; sb ], Msg(lobby, msgId "1", alice, "hi")) ])
+    =! (three, [ Deliver(set [ sa; sb ], Msg(lobby, msgId "1", alice, "hi")) ])
 
 [<Test>]
 let ``a room without local members gets no delivery`` () =
@@ -56,14 +56,14 @@ let ``moving tells the old room, then the new one`` () =
 
     ds
     =! [
-        Deliver([ sb ], Sys(UserLeft(lobby, alice)))
-        Deliver([ sc ], Sys(UserJoined(games, alice)))
+        Deliver(set [ sb ], Sys(UserLeft(lobby, alice)))
+        Deliver(set [ sc ], Sys(UserJoined(games, alice)))
     ]
 
     Routing.roomOf sa r =! Some games
 
     snd (Routing.route (BusEvent.Said(lobby, msgId "2", bob, "x")) r)
-    =! [ Deliver([ sb ], Msg(lobby, msgId "2", bob, "x")) ]
+    =! [ Deliver(set [ sb ], Msg(lobby, msgId "2", bob, "x")) ]
 
 [<Test>]
 let ``moving into the same room is a no-op`` () =
@@ -72,7 +72,7 @@ let ``moving into the same room is a no-op`` () =
 [<Test>]
 let ``exiting detaches and tells the others`` () =
     let r, ds = Routing.route (BusEvent.Exited(bob, sb, lobby)) three
-    ds =! [ Deliver([ sa ], Sys(UserLeft(lobby, bob))) ]
+    ds =! [ Deliver(set [ sa ], Sys(UserLeft(lobby, bob))) ]
     (Routing.isAttached sb r, Routing.roomOf sb r) =! (false, None)
 
 [<Test>]
@@ -81,14 +81,14 @@ let ``a publish goes to the online recipients only`` () =
         BusEvent.Published(msgId "p1", alice, "news", [ carol; bob; user "offline" ])
 
     Routing.route pub three
-    =! (three, [ Deliver([ sc; sb ], Pub(msgId "p1", alice, "news")) ])
+    =! (three, [ Deliver(set [ sc; sb ], Pub(msgId "p1", alice, "news")) ])
 
 [<Test>]
 let ``a publish reaches a recipient once even when listed twice`` () =
     let pub = BusEvent.Published(msgId "p1", alice, "news", [ bob; bob ])
 
     snd (Routing.route pub three)
-    =! [ Deliver([ sb ], Pub(msgId "p1", alice, "news")) ]
+    =! [ Deliver(set [ sb ], Pub(msgId "p1", alice, "news")) ]
 
 [<Test>]
 let ``a publish without local recipients delivers nothing`` () =
@@ -112,7 +112,7 @@ let ``a newer session of the same user gets the publishes; detaching the older k
     let pub = BusEvent.Published(msgId "p1", alice, "news", [ bob ])
 
     snd (Routing.route pub r)
-    =! [ Deliver([ sb2 ], Pub(msgId "p1", alice, "news")) ]
+    =! [ Deliver(set [ sb2 ], Pub(msgId "p1", alice, "news")) ]
 
 [<Test>]
 let ``an attached session gets room traffic only after its Entered`` () =
@@ -120,7 +120,7 @@ let ``an attached session gets room traffic only after its Entered`` () =
     let said = BusEvent.Said(lobby, msgId "1", alice, "hi")
 
     snd (Routing.route said r)
-    =! [ Deliver([ sa; sb ], Msg(lobby, msgId "1", alice, "hi")) ]
+    =! [ Deliver(set [ sa; sb ], Msg(lobby, msgId "1", alice, "hi")) ]
 
 [<Test>]
 let ``sessions lists the attached sessions`` () =
