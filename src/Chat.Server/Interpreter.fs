@@ -128,13 +128,17 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
             if sent.IsCompleted then
                 sent.GetAwaiter().GetResult() |> ignore
             else
-                sent.ContinueWith(fun (t: Task<MsgId>) ->
-                    if t.IsFaulted then
+                // Only a failure has anything to do: no work is scheduled for a message that went out.
+                sent.ContinueWith(
+                    (fun (t: Task<MsgId>) ->
                         match t.Exception.InnerException with
                         | BackendUnavailable reason ->
                             ctx.Log.Warn("message not sent", [ "reason", box reason; "peer", box peer ])
                             fail Unavailable "shared state is unreachable; your message was not sent"
-                        | e -> ctx.Log.Error("message not sent", [ "error", box e; "peer", box peer ]))
+                        | e -> ctx.Log.Error("message not sent", [ "error", box e; "peer", box peer ])),
+                    TaskContinuationOptions.OnlyOnFaulted
+                    ||| TaskContinuationOptions.ExecuteSynchronously
+                )
                 |> ignore
 
             state
