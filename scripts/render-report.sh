@@ -197,7 +197,7 @@ cat >"$tmp/print.css.html" <<'CSS'
 <style>
 @page {
   size: A4;
-  margin: 20mm 20mm 20mm 20mm;
+  margin: 14mm 20mm 15mm 20mm;
   @bottom-center {
     content: counter(page) " / " counter(pages);
     font: 8.5pt "DejaVu Sans", sans-serif;
@@ -210,7 +210,7 @@ html { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 body {
   margin: 0; padding: 0; width: 170mm; max-width: none;
   font-family: "DejaVu Serif", "Noto Serif", "Liberation Serif", serif;
-  font-size: 10pt; line-height: 1.42; color: #1a1a1a; background: #fff;
+  font-size: 9.5pt; line-height: 1.32; color: #1a1a1a; background: #fff;
   hyphens: auto; overflow-wrap: break-word;
 }
 header#title-block-header {
