@@ -79,17 +79,16 @@ type Outbox(stream: Stream, capacity: int, ended: OutboxEnd -> unit) as this =
 
                 struct (buffer, at))
 
-    /// The outcome of a completed write; SslStream writes through, no flush needed.
+    /// The outcome of a completed write; SslStream writes through, no flush needed. Any failure
+    /// (the peer reset, the stream closed, a TLS error) ends this connection and only this one:
+    /// it runs on a pool thread, where an escaping exception would end the process.
     let completed (write: ValueTask) (buffer: byte array) : bool =
         try
             try
                 write.GetAwaiter().GetResult()
                 true
-            with
-            | :? IOException
-            | :? ObjectDisposedException
-            | :? NotSupportedException
-            | :? InvalidOperationException -> false
+            with _ ->
+                false
         finally
             ArrayPool<byte>.Shared.Return buffer
 
