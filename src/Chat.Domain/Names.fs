@@ -10,16 +10,17 @@ module internal NameRules =
         || (c >= '0' && c <= '9')
         || c = '_'
 
+    /// Whether every character of `s` from index `i` on is `ok`.
+    let rec private allFrom (ok: char -> bool) (s: string) (i: int) =
+        i >= s.Length || (ok s[i] && allFrom ok s (i + 1))
+
     /// `[first][rest]{0,maxRest}`, ASCII only.
     let matches (rest: char -> bool) (maxLength: int) (s: string) =
         not (isNull s)
         && s.Length >= 1
         && s.Length <= maxLength
         && isWordChar s[0]
-        && (let rec restFrom i =
-                i >= s.Length || (rest s[i] && restFrom (i + 1)) in
-
-            restFrom 1)
+        && allFrom rest s 1
 
 /// A user name: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}`, folded to lower case.
 type Username = private Username of string
