@@ -19,7 +19,6 @@ type ConnectionSettings = {
     LoginTimeout: TimeSpan
     MaxLine: int
     SendQueue: int
-    Limits: Decide.Limits
     Session: SessionContext
 }
 
@@ -160,7 +159,7 @@ type Connection(socket: Socket, settings: ConnectionSettings, ended: Connection 
                     | None -> ()
                     | Some parsed ->
                         let next, effects =
-                            Decide.decide settings.Limits (settings.Session.Now()) state parsed
+                            Decide.decide settings.Session.Limits (settings.Session.Now()) state parsed
 
                         state <- interpreter.Run(next, effects)
 

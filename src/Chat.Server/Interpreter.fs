@@ -10,7 +10,8 @@ type SessionContext = {
     Passwords: Passwords
     Policy: DuplicateLoginPolicy
     LoginFailures: int
-    MsgRate: int
+    /// What `decide` checks; the message rate also fills a new session's token bucket.
+    Limits: Decide.Limits
     Log: Log
     Retries: Retries
     Now: unit -> int64
@@ -67,7 +68,7 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
                 ]
             )
 
-            Session.evolve state (LoggedInAs(user, TokenBucket.full ctx.MsgRate (ctx.Now())))
+            Session.evolve state (LoggedInAs(user, TokenBucket.full ctx.Limits.MsgRate (ctx.Now())))
 
     // LOGIN <user> <password>
     let authenticate user password state =

@@ -84,17 +84,16 @@ let private run (config: Args.Config) =
         LoginTimeout = config.LoginTimeout
         MaxLine = config.MaxLine
         SendQueue = config.SendQueue
-        Limits = {
-            MinPassword = config.MinPassword
-            MsgRate = config.MsgRate
-        }
         Session = {
             Backend = backend
             Router = router
             Passwords = passwords
             Policy = config.DuplicateLogin
             LoginFailures = config.LoginFailures
-            MsgRate = config.MsgRate
+            Limits = {
+                MinPassword = config.MinPassword
+                MsgRate = config.MsgRate
+            }
             Log = log
             Retries = Retries log
             Now = clock
