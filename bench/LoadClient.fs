@@ -37,20 +37,24 @@ type LoadClient private (tcp: TcpClient, ssl: SslStream, bufferSize: int) =
     let mutable start = 0
     let mutable stop = 0
 
-    /// Reads more bytes, making room first; false at the end of the stream.
-    member private _.Fill(ct: CancellationToken) : Task<bool> =
+    /// Moves what is left to the front, grows the buffer when it is full; returns the free part.
+    member private _.Room() : Memory<byte> =
+        if start > 0 then
+            Buffer.BlockCopy(buffer, start, buffer, 0, stop - start)
+            stop <- stop - start
+            start <- 0
+
+        if stop = buffer.Length then
+            let bigger = Array.zeroCreate<byte>(buffer.Length * 2)
+            Buffer.BlockCopy(buffer, 0, bigger, 0, stop)
+            buffer <- bigger
+
+        buffer.AsMemory(stop, buffer.Length - stop)
+
+    /// Reads more bytes; false at the end of the stream.
+    member private this.Fill(ct: CancellationToken) : Task<bool> =
         task {
-            if start > 0 then
-                Buffer.BlockCopy(buffer, start, buffer, 0, stop - start)
-                stop <- stop - start
-                start <- 0
-
-            if stop = buffer.Length then
-                let bigger = Array.zeroCreate<byte>(buffer.Length * 2)
-                Buffer.BlockCopy(buffer, 0, bigger, 0, stop)
-                buffer <- bigger
-
-            let! n = ssl.ReadAsync(buffer.AsMemory(stop, buffer.Length - stop), ct)
+            let! n = ssl.ReadAsync(this.Room(), ct)
             stop <- stop + n
             return n > 0
         }
@@ -133,18 +137,8 @@ type LoadClient private (tcp: TcpClient, ssl: SslStream, bufferSize: int) =
                     if between > TimeSpan.Zero then
                         do! Task.Delay between
 
-                    // Fill, inlined: one task for the whole pump, no allocation per read.
-                    if start > 0 then
-                        Buffer.BlockCopy(buffer, start, buffer, 0, stop - start)
-                        stop <- stop - start
-                        start <- 0
-
-                    if stop = buffer.Length then
-                        let bigger = Array.zeroCreate<byte>(buffer.Length * 2)
-                        Buffer.BlockCopy(buffer, 0, bigger, 0, stop)
-                        buffer <- bigger
-
-                    let! n = ssl.ReadAsync(buffer.AsMemory(stop, buffer.Length - stop))
+                    // Not through Fill: one task for the whole pump, no allocation per read.
+                    let! n = ssl.ReadAsync(this.Room())
                     stop <- stop + n
                     if n > 0 then this.Drain handler else go <- false
             with

@@ -231,6 +231,13 @@ let waitFor (isDone: unit -> bool) (progress: unit -> int64) (stall: TimeSpan) (
                 since <- Stopwatch.GetTimestamp()
     }
 
+/// The drain phase: waits until `count ()` reaches `expected`, every pump has ended, or nothing
+/// has arrived for 5 s.
+let drain (progress: Progress) (what: string) (count: unit -> int64) (expected: int64) (pumps: Task array) ct =
+    progress.Phase("drain", fun () -> $"{what} {count ():N0}/{expected:N0}")
+    let finished () = pumps |> Array.forall _.IsCompleted
+    waitFor (fun () -> count () >= expected || finished ()) count (TimeSpan.FromSeconds 5.0) ct
+
 /// One room member's receiving end: counts benchmark messages, checks each sender's order and,
 /// when asked, records send-to-receipt latency. `own` is the sender index of this member (or -1):
 /// its own messages coming back release its sender's window.

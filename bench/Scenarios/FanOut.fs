@@ -81,7 +81,7 @@ let run (ctx: Context) : Task<ScenarioResult> =
 
                 let cpu = CpuMeter.For(ctx, servers)
                 let t0 = Stopwatch.GetTimestamp()
-                let deadline = t0 + int64 (s.Duration.TotalSeconds * float Stopwatch.Frequency)
+                let deadline = t0 + ticksOf s.Duration
 
                 let! _ =
                     Task.WhenAll(
@@ -96,15 +96,7 @@ let run (ctx: Context) : Task<ScenarioResult> =
                 let total = Array.sum sent
                 let expected = total * int64 members
 
-                progress.Phase("drain", fun () -> $"delivered {delivered ():N0}/{expected:N0}")
-                let finished () = pumps |> Array.forall _.IsCompleted
-
-                do!
-                    waitFor
-                        (fun () -> delivered () >= expected || finished ())
-                        delivered
-                        (TimeSpan.FromSeconds 5.0)
-                        ctx.Cancel
+                do! drain progress "delivered" delivered expected pumps ctx.Cancel
 
                 let tDone = Stopwatch.GetTimestamp()
                 let cpuUse = cpu.Stop()
