@@ -86,7 +86,7 @@ type ClusterOutages() =
 
     [<Test>]
     member this.``DEBUG SLEEP 3: answers or ERR UNAVAILABLE, nobody disconnected``() =
-        let redis = this.Own(new DebugRedis())
+        let redis = this.Own(new RedisFixture())
         let c = this.NewCluster(redis.Configuration, 2, flags, "stall")
         let room = c.Name "room"
         let a, an = c.UserIn(1, "a", room)
@@ -95,7 +95,7 @@ type ClusterOutages() =
         let mutable k = 0
         let mutable slowOrRefused = 0
         let refused = ResizeArray<int>()
-        let sleeping = redis.Sleep 3
+        let sleeping = redis.DebugSleep 3
 
         while not sleeping.IsCompleted do
             k <- k + 1

@@ -27,16 +27,10 @@ open NUnit.Framework
 open Chat.Domain
 open Chat.Server
 
-/// Hands out `chunks` one per `Read` (a chunk larger than the reader asks for is handed out over
-/// several reads), then 0 (end of stream) on every later call.
-type ChunkStream(chunks: byte array seq) =
+/// A stream that can only be read, forwards only: what the test streams below share.
+[<AbstractClass>]
+type ReadOnlyStream() =
     inherit Stream()
-    let mutable pending = chunks |> Seq.filter (fun c -> c.Length > 0) |> List.ofSeq
-    let mutable at = 0
-
-    /// How many times `Read` was called, end-of-stream answers included.
-    member val Reads = 0 with get, set
-
     override _.CanRead = true
     override _.CanSeek = false
     override _.CanWrite = false
@@ -50,6 +44,16 @@ type ChunkStream(chunks: byte array seq) =
     override _.Seek(_: int64, _: SeekOrigin) : int64 = raise (NotSupportedException())
     override _.SetLength(_: int64) = raise (NotSupportedException())
     override _.Write(_: byte array, _: int, _: int) = raise (NotSupportedException())
+
+/// Hands out `chunks` one per `Read` (a chunk larger than the reader asks for is handed out over
+/// several reads), then 0 (end of stream) on every later call.
+type ChunkStream(chunks: byte array seq) =
+    inherit ReadOnlyStream()
+    let mutable pending = chunks |> Seq.filter (fun c -> c.Length > 0) |> List.ofSeq
+    let mutable at = 0
+
+    /// How many times `Read` was called, end-of-stream answers included.
+    member val Reads = 0 with get, set
 
     override this.Read(buffer: byte array, offset: int, count: int) =
         this.Reads <- this.Reads + 1
@@ -70,23 +74,9 @@ type ChunkStream(chunks: byte array seq) =
 /// `length` copies of `fill`, then `tail`, produced as they are read: the stream itself holds no
 /// more than `tail`, so what the reader allocates is all that is allocated.
 type RepeatStream(length: int64, fill: byte, tail: byte array) =
-    inherit Stream()
+    inherit ReadOnlyStream()
     let mutable sent = 0L
     let mutable tailSent = 0
-
-    override _.CanRead = true
-    override _.CanSeek = false
-    override _.CanWrite = false
-    override _.Length = raise (NotSupportedException())
-
-    override _.Position
-        with get () = raise (NotSupportedException())
-        and set (_: int64) = raise (NotSupportedException())
-
-    override _.Flush() = ()
-    override _.Seek(_: int64, _: SeekOrigin) : int64 = raise (NotSupportedException())
-    override _.SetLength(_: int64) = raise (NotSupportedException())
-    override _.Write(_: byte array, _: int, _: int) = raise (NotSupportedException())
 
     override _.Read(buffer: byte array, offset: int, count: int) =
         if sent < length then

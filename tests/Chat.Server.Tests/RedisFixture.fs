@@ -7,6 +7,7 @@ open System.Net
 open System.Net.Sockets
 open System.Text
 open System.Threading
+open System.Threading.Tasks
 
 /// Waiting on a condition with a deadline: tests never sleep a fixed time to pass.
 module Poll =
@@ -128,7 +129,8 @@ type RedisFixture(?aofDir: string) =
         for a in [ "--port"; string port; "--bind"; "127.0.0.1"; "--save"; "" ] @ persistence do
             info.ArgumentList.Add a
 
-        for a in [ "--logfile"; logFile; "--daemonize"; "no" ] do
+        // DEBUG from loopback only, for the tests that stall Redis (`DEBUG SLEEP`).
+        for a in [ "--logfile"; logFile; "--daemonize"; "no"; "--enable-debug-command"; "local" ] do
             info.ArgumentList.Add a
 
         proc <- Process.Start info
@@ -153,6 +155,25 @@ type RedisFixture(?aofDir: string) =
     member _.Command(args: string list) = Resp.command port args
 
     member this.FlushAll() = this.Command [ "FLUSHALL" ] |> ignore
+
+    /// Sends `DEBUG SLEEP <seconds>` and returns once it is written; the task ends with Redis' reply.
+    member _.DebugSleep(seconds: int) : Task =
+        let tcp = new TcpClient()
+        tcp.Connect(IPAddress.Loopback, port)
+        let stream = tcp.GetStream()
+        let s = string seconds
+
+        let bytes =
+            Encoding.ASCII.GetBytes $"*3\r\n$5\r\nDEBUG\r\n$5\r\nSLEEP\r\n${s.Length}\r\n{s}\r\n"
+
+        stream.Write(bytes, 0, bytes.Length)
+
+        task {
+            use _ = tcp
+            let buffer = Array.zeroCreate<byte> 64
+            let! _ = stream.ReadAsync(buffer, 0, buffer.Length)
+            ()
+        }
 
     /// A clean shutdown (the append-only file, if any, is complete).
     member this.Stop() =
