@@ -34,7 +34,8 @@ type internal RedisBus(muxer: ConnectionMultiplexer, deliver: string -> unit, wa
             last <- s
             deliver line
 
-    /// `<epoch> <seq> <line>`; the epoch is only copied when it is not the current one.
+    /// `<epoch> <seq> <line>`; the epoch is only copied when it is not the current one (read
+    /// without the lock: a stale value costs a copy, never a wrong answer).
     let parse (payload: string) =
         let a = if isNull payload then -1 else payload.IndexOf ' '
         let b = if a < 0 then -1 else payload.IndexOf(' ', a + 1)
