@@ -191,26 +191,21 @@ type RedisBackend
         member _.Say(room, from, text, unixMs) =
             let prefix, suffix = RedisBusTemplate.said room from text
 
-            let args = [
-                string historyLimit
-                Username.value from
-                string unixMs
-                text
-                prefix
-                suffix
-            ]
+            let args = [|
+                value (string historyLimit)
+                value (Username.value from)
+                value (string unixMs)
+                value text
+                value prefix
+                value suffix
+            |]
 
             // Checked before issuing, so that an outage answers at once.
             if not muxer.IsConnected then
                 raise (BackendUnavailable "Redis is not connected")
 
             let pending =
-                db.ScriptEvaluateAsync(
-                    RedisScripts.say,
-                    [| key (RedisKeys.history room) |],
-                    args |> List.map value |> Array.ofList,
-                    CommandFlags.None
-                )
+                db.ScriptEvaluateAsync(RedisScripts.say, [| key (RedisKeys.history room) |], args, CommandFlags.None)
 
             task {
                 let! id =
