@@ -19,6 +19,18 @@ type ClusterOutages() =
     let assertDelivered (tag: string) (a: TestClient, an: string) (b: TestClient) (echoed: int list) =
         a.Sync()
         b.Sync()
+
+        // b's copies come through the bus, which may still be reading a gap back from the log
+        // after an outage (retried every second): wait for them, then check.
+        let arrived () =
+            let atB = numbered b an tag
+            echoed |> List.forall (fun k -> List.contains k atB)
+
+        try
+            Poll.until (TimeSpan.FromSeconds 15.0) $"{an}'s messages at {b.Name}" arrived
+        with :? TimeoutException ->
+            ()
+
         let atA = numbered a an tag
         let atB = numbered b an tag
         assertIncreasing $"{a.Name}'s own messages" atA
