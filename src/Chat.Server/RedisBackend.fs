@@ -52,7 +52,7 @@ type RedisBackend
     let sub = muxer.GetSubscriber()
     let liveness = new RedisLiveness(muxer, serverId, localSessions, warn)
     let mutable listener: BusEvent -> unit = ignore
-    let mutable subscribed: Action<RedisChannel, RedisValue> = null
+    let mutable subscribed: ChannelMessageQueue = null
     let mutable receiver: RedisBus option = None
     let mutable disposed = false
 
@@ -251,11 +251,17 @@ type RedisBackend
                 reliable.Start()
                 receiver <- Some reliable
 
-                let action =
-                    Action<RedisChannel, RedisValue>(fun _ payload -> reliable.Receive(string payload))
+                // The ordered queue hands over one message at a time, in receive order: the
+                // bus's order depends on it. It swallows what a handler throws, so log it here.
+                let queue = guard (fun () -> sub.Subscribe(bus, CommandFlags.None))
 
-                guard (fun () -> sub.Subscribe(bus, action, CommandFlags.None))
-                subscribed <- action
+                queue.OnMessage(fun (m: ChannelMessage) ->
+                    try
+                        reliable.Receive(string m.Message)
+                    with e ->
+                        warn (sprintf "bus message dropped by an unexpected error: %O" e))
+
+                subscribed <- queue
 
     interface IDisposable with
         /// Stops listening and deregisters; the server released its sessions before.
@@ -265,7 +271,7 @@ type RedisBackend
 
                 try
                     if not (isNull subscribed) then
-                        guard (fun () -> sub.Unsubscribe(bus, subscribed, CommandFlags.None))
+                        guard (fun () -> subscribed.Unsubscribe(CommandFlags.None))
                 with e ->
                     warn (sprintf "could not unsubscribe from the bus: %s" e.Message)
 

@@ -122,9 +122,10 @@ module RedisConnection =
 
         let endpoints = options.EndPoints |> Seq.map endpointText |> String.concat ","
         let clock = Stopwatch.StartNew()
+        // Fail at once while Redis is away (ERR UNAVAILABLE within the second), instead of
+        // queueing commands in the backlog until the sync timeout.
+        options.BacklogPolicy <- BacklogPolicy.FailFast
         let muxer = ConnectionMultiplexer.Connect options
-        // One subscription, handled in receive order: the bus's total order depends on it.
-        muxer.PreserveAsyncOrder <- true
 
         let rec waitFor (delay: int) =
             if muxer.IsConnected then
