@@ -18,10 +18,18 @@ ENV DOTNET_CLI_TELEMETRY_OPTOUT=1 \
     DOTNET_NOLOGO=1
 WORKDIR /src
 
+# Paket restores every package (paket.dependencies, paket.lock; the local tool in .config). The feed is
+# the SDK image's own NuGet source (build/NuGetSource.targets reads it when NUGET_SOURCE is unset);
+# `--build-arg NUGET_SOURCE=<v3 index>` points it at a mirror instead.
+ARG NUGET_SOURCE
+ENV NUGET_SOURCE=${NUGET_SOURCE}
 # Project files first: the restore layer is reused until a dependency or project file changes.
-COPY Directory.Build.props Directory.Packages.props ./
-COPY src/Chat.Domain/Chat.Domain.fsproj src/Chat.Domain/
-COPY src/Chat.Server/Chat.Server.fsproj src/Chat.Server/
+COPY .config/dotnet-tools.json .config/
+COPY .paket/Paket.Restore.targets .paket/
+COPY paket.dependencies paket.lock Directory.Build.props Directory.Build.targets ./
+COPY build/ build/
+COPY src/Chat.Domain/Chat.Domain.fsproj src/Chat.Domain/paket.references src/Chat.Domain/
+COPY src/Chat.Server/Chat.Server.fsproj src/Chat.Server/paket.references src/Chat.Server/
 RUN dotnet restore src/Chat.Server/Chat.Server.fsproj
 
 COPY src/Chat.Domain/ src/Chat.Domain/
