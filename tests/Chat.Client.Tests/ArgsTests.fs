@@ -2,103 +2,100 @@
 module Chat.Client.Tests.ArgsTests
 
 open System
-open NUnit.Framework
+open Expecto
 open Chat.Domain
 open Chat.Client
+open Chat.Tests.Cases
 
 let private pinHex = String.replicate 32 "ab"
 
 let private run argv =
     match Args.parse argv with
     | Args.Run s -> s
-    | other -> failwith $"expected settings, got {other}"
+    | other -> failtest $"expected settings, got {other}"
 
 let private refusal argv =
     match Args.parse argv with
     | Args.BadFlags text -> text
-    | other -> failwith $"expected bad flags, got {other}"
+    | other -> failtest $"expected bad flags, got {other}"
 
-[<Test>]
-let ``no flags: localhost:8000, the system trust store, no user`` () =
-    let s = run [||]
+[<Tests>]
+let tests =
+    testList "ArgsTests" [
+        testCase "no flags: localhost:8000, the system trust store, no user" (fun () ->
+            let s = run [||]
 
-    Assert.That(
-        (s.Host, s.Port, s.Trust, s.User, s.Register, s.Raw),
-        Is.EqualTo((Args.DefaultHost, Args.DefaultPort, SystemStore, (None: Username option), false, false))
-    )
+            Expect.equal
+                (s.Host, s.Port, s.Trust, s.User, s.Register, s.Raw)
+                (Args.DefaultHost, Args.DefaultPort, SystemStore, (None: Username option), false, false)
+                "host, port, trust, user, --register, --raw"
 
-    Assert.That((Args.DefaultHost, Args.DefaultPort), Is.EqualTo(("localhost", 8000)))
+            Expect.equal (Args.DefaultHost, Args.DefaultPort) ("localhost", 8000) "the default host and port")
 
-[<Test>]
-let ``every flag comes through`` () =
-    let s =
-        run [|
-            "--host"
-            "chat.example"
-            "--port"
-            "7000"
-            "--ca"
-            "ca.pem"
-            "--user"
-            "Alice"
-            "--register"
-            "--raw"
-        |]
+        testCase "every flag comes through" (fun () ->
+            let s =
+                run [|
+                    "--host"
+                    "chat.example"
+                    "--port"
+                    "7000"
+                    "--ca"
+                    "ca.pem"
+                    "--user"
+                    "Alice"
+                    "--register"
+                    "--raw"
+                |]
 
-    Assert.That(s.Host, Is.EqualTo "chat.example")
-    Assert.That(s.Port, Is.EqualTo 7000)
-    Assert.That(s.Trust, Is.EqualTo(CaFile "ca.pem"))
-    Assert.That(s.User |> Option.map Username.value, Is.EqualTo(Some "alice"), "folded to lower case")
-    Assert.That((s.Register, s.Raw), Is.EqualTo((true, true)))
+            Expect.equal s.Host "chat.example" "--host"
+            Expect.equal s.Port 7000 "--port"
+            Expect.equal s.Trust (CaFile "ca.pem") "--ca"
+            Expect.equal (s.User |> Option.map Username.value) (Some "alice") "--user, folded to lower case"
+            Expect.equal (s.Register, s.Raw) (true, true) "--register and --raw")
 
-[<TestCase("AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB")>]
-[<TestCase("abababababababababababababababababababababababababababababababab")>]
-[<TestCase("ABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABAB")>]
-let ``--pin takes the fingerprint with or without colons, in either case`` (pin: string) =
-    Assert.That((run [| "--pin"; pin |]).Trust, Is.EqualTo(Pinned(Convert.FromHexString pinHex)))
-
-[<Test>]
-let ``a --pin that is not a SHA-256 fingerprint is refused, saying what it needs`` () =
-    Assert.That(refusal [| "--pin"; "abcd" |], Does.Contain "64 hex digits")
-    Assert.That(refusal [| "--pin"; pinHex + "ab" |], Does.Contain "64 hex digits")
-
-[<Test>]
-let ``--ca and --pin exclude each other`` () =
-    Assert.That(refusal [| "--ca"; "ca.pem"; "--pin"; pinHex |], Does.Contain "exclude each other")
-
-[<Test>]
-let ``--register needs --user`` () =
-    Assert.That(refusal [| "--register" |], Does.Contain "--register needs --user")
-
-[<TestCase("0")>]
-[<TestCase("65536")>]
-[<TestCase("-1")>]
-[<TestCase("http")>]
-let ``a port outside 1..65535 is refused`` (port: string) =
-    Assert.That(refusal [| "--port"; port |], Is.Not.Empty)
-
-[<TestCase("bad name")>]
-[<TestCase("-dash-first")>]
-[<TestCase("abcdefghijklmnopqrstuvwxyz0123456")>]
-let ``an invalid user name is refused`` (user: string) =
-    Assert.That(refusal [| "--user"; user |], Is.Not.Empty)
-
-[<Test>]
-let ``an unknown flag is refused`` () =
-    Assert.That(refusal [| "--nosuch" |], Does.Contain "--nosuch")
-
-[<Test>]
-let ``--help shows the flags, the commands and the exit codes`` () =
-    match Args.parse [| "--help" |] with
-    | Args.ShowHelp text ->
-        for expected in
+        testCases
+            "--pin takes the fingerprint with or without colons, in either case"
             [
-                "--pin"
-                "--ca"
-                "--user"
-                "/join <room>"
-                "Exit codes:"
-                "4 the --user login"
-            ] do
-            Assert.That(text, Does.Contain expected)
-    | other -> Assert.Fail $"expected help, got {other}"
+                "AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB"
+                "abababababababababababababababababababababababababababababababab"
+                "ABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABAB"
+            ]
+            (fun (pin: string) ->
+                Expect.equal (run [| "--pin"; pin |]).Trust (Pinned(Convert.FromHexString pinHex)) "the trust")
+
+        testCase "a --pin that is not a SHA-256 fingerprint is refused, saying what it needs" (fun () ->
+            Expect.stringContains (refusal [| "--pin"; "abcd" |]) "64 hex digits" "a short pin's refusal"
+            Expect.stringContains (refusal [| "--pin"; pinHex + "ab" |]) "64 hex digits" "a long pin's refusal")
+
+        testCase "--ca and --pin exclude each other" (fun () ->
+            Expect.stringContains (refusal [| "--ca"; "ca.pem"; "--pin"; pinHex |]) "exclude each other" "the refusal")
+
+        testCase "--register needs --user" (fun () ->
+            Expect.stringContains (refusal [| "--register" |]) "--register needs --user" "the refusal")
+
+        testCases "a port outside 1..65535 is refused" [ "0"; "65536"; "-1"; "http" ] (fun (port: string) ->
+            Expect.isNotEmpty (refusal [| "--port"; port |]) "the refusal")
+
+        testCases
+            "an invalid user name is refused"
+            [ "bad name"; "-dash-first"; "abcdefghijklmnopqrstuvwxyz0123456" ]
+            (fun (user: string) -> Expect.isNotEmpty (refusal [| "--user"; user |]) "the refusal")
+
+        testCase "an unknown flag is refused" (fun () ->
+            Expect.stringContains (refusal [| "--nosuch" |]) "--nosuch" "the refusal")
+
+        testCase "--help shows the flags, the commands and the exit codes" (fun () ->
+            match Args.parse [| "--help" |] with
+            | Args.ShowHelp text ->
+                for expected in
+                    [
+                        "--pin"
+                        "--ca"
+                        "--user"
+                        "/join <room>"
+                        "Exit codes:"
+                        "4 the --user login"
+                    ] do
+                    Expect.stringContains text expected "the help"
+            | other -> failtest $"expected help, got {other}")
+    ]

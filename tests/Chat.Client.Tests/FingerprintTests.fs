@@ -6,8 +6,9 @@ open System
 open System.Security.Cryptography
 open FsCheck
 open FsCheck.FSharp
-open NUnit.Framework
+open Expecto
 open Chat.Client
+open Chat.Tests.Cases
 
 let private digest = Array.init 32 (fun i -> byte (i * 8 + 1))
 let private hex = Convert.ToHexString digest // upper case, no colons
@@ -30,14 +31,6 @@ let accepted = [
     "colons anywhere", "::" + hex.Substring(0, 5) + ":" + hex.Substring 5
 ]
 
-let acceptedCases =
-    accepted
-    |> List.map (fun (what, pin) -> TestCaseData(pin).SetName($"a pin is read: {what}"))
-
-[<TestCaseSource(nameof acceptedCases)>]
-let ``a pin is read`` (pin: string) =
-    Assert.That(Fingerprint.tryParse pin, Is.EqualTo(Some digest))
-
 let refused = [
     "empty", ""
     "null", null
@@ -50,38 +43,38 @@ let refused = [
     "non-ASCII digits", hex.Substring(2) + "\uff10\uff10" // full-width zeros
 ]
 
-let refusedCases =
-    refused
-    |> List.map (fun (what, pin) -> TestCaseData(pin).SetName($"a pin is refused: {what}"))
+[<Tests>]
+let tests =
+    testList "FingerprintTests" [
+        for what, pin in accepted do
+            testCase $"a pin is read: {what}" (fun () ->
+                Expect.equal (Fingerprint.tryParse pin) (Some digest) "the digest")
 
-[<TestCaseSource(nameof refusedCases)>]
-let ``a pin is refused`` (pin: string) =
-    Assert.That(Fingerprint.tryParse pin, Is.EqualTo(None: byte array option))
+        for what, pin in refused do
+            testCase $"a pin is refused: {what}" (fun () ->
+                Expect.equal (Fingerprint.tryParse pin) (None: byte array option) "the digest")
 
-[<Test>]
-let ``format prints colon-separated upper-case hex, as openssl does`` () =
-    Assert.That(Fingerprint.format [| 0x0auy; 0xbcuy; 0xffuy; 0uy |], Is.EqualTo "0A:BC:FF:00")
-    Assert.That(Fingerprint.format digest, Is.EqualTo(colons hex))
+        testCase "format prints colon-separated upper-case hex, as openssl does" (fun () ->
+            Expect.equal (Fingerprint.format [| 0x0auy; 0xbcuy; 0xffuy; 0uy |]) "0A:BC:FF:00" "four bytes"
+            Expect.equal (Fingerprint.format digest) (colons hex) "a SHA-256 digest")
 
-[<FsCheck.NUnit.Property(MaxTest = 300)>]
-let ``format and tryParse agree on every digest, whatever the case`` () =
-    Prop.forAll (Arb.fromGen (Gen.arrayOfLength 32 (Gen.choose (0, 255) |> Gen.map byte))) (fun d ->
-        let shown = Fingerprint.format d
+        testPropertyWithConfig (maxTest 300) "format and tryParse agree on every digest, whatever the case" (fun () ->
+            Prop.forAll (Arb.fromGen (Gen.arrayOfLength 32 (Gen.choose (0, 255) |> Gen.map byte))) (fun d ->
+                let shown = Fingerprint.format d
 
-        Fingerprint.tryParse shown = Some d
-        && Fingerprint.tryParse (shown.ToLowerInvariant()) = Some d
-        && Fingerprint.tryParse (shown.Replace(":", "")) = Some d)
+                Fingerprint.tryParse shown = Some d
+                && Fingerprint.tryParse (shown.ToLowerInvariant()) = Some d
+                && Fingerprint.tryParse (shown.Replace(":", "")) = Some d))
 
-[<FsCheck.NUnit.Property(MaxTest = 300)>]
-let ``a pin of any other length is refused`` (NonNegativeInt n) =
-    let n = n % 80
-    (n <> 32) ==> lazy (Fingerprint.tryParse (String('a', 2 * n)) = None)
+        testPropertyWithConfig (maxTest 300) "a pin of any other length is refused" (fun (NonNegativeInt n) ->
+            let n = n % 80
+            (n <> 32) ==> lazy (Fingerprint.tryParse (String('a', 2 * n)) = None))
 
-[<Test>]
-let ``the pin is the SHA-256 of the certificate's DER bytes`` () =
-    let der = Text.Encoding.ASCII.GetBytes "not really DER, but bytes all the same"
-    let pin = SHA256.HashData der
-    Assert.That(Fingerprint.ofDer der, Is.EqualTo(box pin))
-    Assert.That(Fingerprint.matches pin der, Is.True)
-    Assert.That(Fingerprint.matches pin (Array.append der [| 0uy |]), Is.False)
-    Assert.That(Fingerprint.matches (Array.take 31 pin) der, Is.False)
+        testCase "the pin is the SHA-256 of the certificate's DER bytes" (fun () ->
+            let der = Text.Encoding.ASCII.GetBytes "not really DER, but bytes all the same"
+            let pin = SHA256.HashData der
+            Expect.equal (Fingerprint.ofDer der) pin "the pin of the DER bytes"
+            Expect.isTrue (Fingerprint.matches pin der) "the same bytes match"
+            Expect.isFalse (Fingerprint.matches pin (Array.append der [| 0uy |])) "one byte more does not match"
+            Expect.isFalse (Fingerprint.matches (Array.take 31 pin) der) "a pin one byte short does not match")
+    ]

@@ -4,9 +4,10 @@ module Chat.Client.Tests.PasswordEditTests
 open System
 open FsCheck
 open FsCheck.FSharp
-open NUnit.Framework
+open Expecto
 open Chat.Client
 open Chat.Client.PasswordEdit
+open Chat.Tests.Cases
 
 let private key (c: char) (k: ConsoleKey) (ctrl: bool) =
     ConsoleKeyInfo(c, k, false, false, ctrl)
@@ -39,59 +40,6 @@ let private typeKeys (keys: ConsoleKeyInfo list) =
 
 let private text (s: string) = s |> Seq.map char' |> List.ofSeq
 
-[<Test>]
-let ``typed characters accumulate; Enter ends the prompt with them`` () =
-    Assert.That(typeKeys (text "pass word" @ [ enter ]), Is.EqualTo(Done "pass word"))
-
-[<Test>]
-let ``Enter on an empty prompt gives an empty password (the caller refuses it)`` () =
-    Assert.That(typeKeys [ enter ], Is.EqualTo(Done ""))
-
-[<TestCase('\r')>]
-[<TestCase('\n')>]
-let ``a carriage return or line feed ends the prompt whatever key reports it`` (c: char) =
-    Assert.That(apply "abc" (key c (enum<ConsoleKey> 0) false), Is.EqualTo(Done "abc"))
-
-[<Test>]
-let ``Backspace removes the last character; on an empty prompt it does nothing`` () =
-    Assert.That(typeKeys (text "abc" @ [ backspace ]), Is.EqualTo(Typing "ab"))
-    Assert.That(typeKeys [ backspace; backspace ], Is.EqualTo(Typing ""))
-    Assert.That(typeKeys (text "ab" @ [ backspace; backspace; backspace ] @ text "c" @ [ enter ]), Is.EqualTo(Done "c"))
-
-[<Test>]
-let ``DEL as a character erases too, as terminals send it for Backspace`` () =
-    Assert.That(apply "abc" (key '\u007f' (enum<ConsoleKey> 0) false), Is.EqualTo(Typing "ab"))
-
-[<Test>]
-let ``Backspace removes a whole character outside the BMP, not half of it`` () =
-    Assert.That(apply "a\U0001F600" backspace, Is.EqualTo(Typing "a"))
-    Assert.That(apply "\u00e9" backspace, Is.EqualTo(Typing ""))
-
-[<Test>]
-let ``Ctrl-U starts over`` () =
-    Assert.That(typeKeys (text "wrong" @ [ ctrlU ] @ text "right" @ [ enter ]), Is.EqualTo(Done "right"))
-    Assert.That(apply "abc" (key '\u0015' (enum<ConsoleKey> 0) false), Is.EqualTo(Typing ""))
-
-[<Test>]
-let ``Ctrl-D on an empty prompt gives up; after some typing it is ignored`` () =
-    Assert.That(apply "" ctrlD, Is.EqualTo GaveUp)
-    Assert.That(apply "" (key '\u0004' (enum<ConsoleKey> 0) false), Is.EqualTo GaveUp)
-    Assert.That(apply "abc" ctrlD, Is.EqualTo(Typing "abc"))
-
-[<TestCase('\t', ConsoleKey.Tab)>]
-[<TestCase('\u001b', ConsoleKey.Escape)>]
-[<TestCase('\u0000', ConsoleKey.LeftArrow)>]
-[<TestCase('\u0000', ConsoleKey.F1)>]
-[<TestCase('\u0003', ConsoleKey.C)>]
-[<TestCase('\u0085', ConsoleKey.NoName)>]
-let ``other control keys change nothing`` (c: char, k: ConsoleKey) =
-    Assert.That(apply "abc" (key c k false), Is.EqualTo(Typing "abc"))
-
-[<Test>]
-let ``spaces and non-ASCII are part of a password`` () =
-    let typed = "  caf\u00e9 \u20ac \U0001F600 "
-    Assert.That(typeKeys (text typed @ [ enter ]), Is.EqualTo(Done typed))
-
 /// Text without control characters, as UTF-16 code units (one key event each).
 let private printable =
     Gen.frequency [
@@ -101,13 +49,79 @@ let private printable =
     |> Gen.listOf
     |> Gen.map (String.concat "")
 
-[<FsCheck.NUnit.Property(MaxTest = 300)>]
-let ``typing any text then Enter gives exactly that text`` () =
-    Prop.forAll (Arb.fromGen printable) (fun s -> typeKeys (text s @ [ enter ]) = Done s)
+[<Tests>]
+let tests =
+    testList "PasswordEditTests" [
+        testCase "typed characters accumulate; Enter ends the prompt with them" (fun () ->
+            Expect.equal (typeKeys (text "pass word" @ [ enter ])) (Done "pass word") "the prompt after those keys")
 
-[<FsCheck.NUnit.Property(MaxTest = 300)>]
-let ``n Backspaces remove the last n characters (code points)`` () =
-    Prop.forAll (Arb.fromGen (Gen.zip printable (Gen.choose (0, 10)))) (fun (s, n) ->
-        let runes = s.EnumerateRunes() |> Seq.map string |> List.ofSeq
-        let kept = runes |> List.truncate (max 0 (runes.Length - n)) |> String.concat ""
-        typeKeys (text s @ List.replicate n backspace @ [ enter ]) = Done kept)
+        testCase "Enter on an empty prompt gives an empty password (the caller refuses it)" (fun () ->
+            Expect.equal (typeKeys [ enter ]) (Done "") "the prompt after those keys")
+
+        testCases
+            "a carriage return or line feed ends the prompt whatever key reports it"
+            [ '\r'; '\n' ]
+            (fun (c: char) ->
+                Expect.equal (apply "abc" (key c (enum<ConsoleKey> 0) false)) (Done "abc") "the prompt after that key")
+
+        testCase "Backspace removes the last character; on an empty prompt it does nothing" (fun () ->
+            Expect.equal (typeKeys (text "abc" @ [ backspace ])) (Typing "ab") "the prompt after those keys"
+            Expect.equal (typeKeys [ backspace; backspace ]) (Typing "") "the prompt after those keys"
+
+            Expect.equal
+                (typeKeys (text "ab" @ [ backspace; backspace; backspace ] @ text "c" @ [ enter ]))
+                (Done "c")
+                "the prompt after those keys")
+
+        testCase "DEL as a character erases too, as terminals send it for Backspace" (fun () ->
+            Expect.equal
+                (apply "abc" (key '\u007f' (enum<ConsoleKey> 0) false))
+                (Typing "ab")
+                "the prompt after that key")
+
+        testCase "Backspace removes a whole character outside the BMP, not half of it" (fun () ->
+            Expect.equal (apply "a\U0001F600" backspace) (Typing "a") "the prompt after that key"
+            Expect.equal (apply "\u00e9" backspace) (Typing "") "the prompt after that key")
+
+        testCase "Ctrl-U starts over" (fun () ->
+            Expect.equal
+                (typeKeys (text "wrong" @ [ ctrlU ] @ text "right" @ [ enter ]))
+                (Done "right")
+                "the prompt after those keys"
+
+            Expect.equal
+                (apply "abc" (key '\u0015' (enum<ConsoleKey> 0) false))
+                (Typing "")
+                "the prompt after that key")
+
+        testCase "Ctrl-D on an empty prompt gives up; after some typing it is ignored" (fun () ->
+            Expect.equal (apply "" ctrlD) GaveUp "the prompt after that key"
+            Expect.equal (apply "" (key '\u0004' (enum<ConsoleKey> 0) false)) GaveUp "the prompt after that key"
+            Expect.equal (apply "abc" ctrlD) (Typing "abc") "the prompt after that key")
+
+        testCases
+            "other control keys change nothing"
+            [
+                '\t', ConsoleKey.Tab
+                '\u001b', ConsoleKey.Escape
+                '\u0000', ConsoleKey.LeftArrow
+                '\u0000', ConsoleKey.F1
+                '\u0003', ConsoleKey.C
+                '\u0085', ConsoleKey.NoName
+            ]
+            (fun (c: char, k: ConsoleKey) ->
+                Expect.equal (apply "abc" (key c k false)) (Typing "abc") "the prompt after that key")
+
+        testCase "spaces and non-ASCII are part of a password" (fun () ->
+            let typed = "  caf\u00e9 \u20ac \U0001F600 "
+            Expect.equal (typeKeys (text typed @ [ enter ])) (Done typed) "the prompt after those keys")
+
+        testPropertyWithConfig (maxTest 300) "typing any text then Enter gives exactly that text" (fun () ->
+            Prop.forAll (Arb.fromGen printable) (fun s -> typeKeys (text s @ [ enter ]) = Done s))
+
+        testPropertyWithConfig (maxTest 300) "n Backspaces remove the last n characters (code points)" (fun () ->
+            Prop.forAll (Arb.fromGen (Gen.zip printable (Gen.choose (0, 10)))) (fun (s, n) ->
+                let runes = s.EnumerateRunes() |> Seq.map string |> List.ofSeq
+                let kept = runes |> List.truncate (max 0 (runes.Length - n)) |> String.concat ""
+                typeKeys (text s @ List.replicate n backspace @ [ enter ]) = Done kept))
+    ]

@@ -6,9 +6,10 @@ open System
 open FsCheck
 open FsCheck.FSharp
 open Microsoft.FSharp.Reflection
-open NUnit.Framework
+open Expecto
 open Chat.Domain
 open Chat.Client
+open Chat.Tests.Cases
 
 let private utc = TimeZoneInfo.Utc
 
@@ -52,13 +53,6 @@ let readable = [
     "SYS SHUTDOWN server stopping", "* the server is shutting down: server stopping"
 ]
 
-let readableCases =
-    readable |> List.map (fun (raw, shown) -> TestCaseData(raw, shown))
-
-[<TestCaseSource(nameof readableCases)>]
-let ``each kind of server line reads as a sentence`` (raw: string, shown: string) =
-    Assert.That(Render.line utc Render.Readable raw, Is.EqualTo(Some shown))
-
 /// The case name of a message, with the inner case for OK and SYS.
 let private kind (msg: ServerMsg) =
     let name (x: obj) =
@@ -70,113 +64,8 @@ let private kind (msg: ServerMsg) =
     | Sys event -> "Sys." + name event
     | other -> name other
 
-[<Test>]
-let ``the table covers every kind of server message`` () =
-    let cases (t: Type) =
-        FSharpType.GetUnionCases t |> Array.map (fun c -> c.Name) |> List.ofArray
-
-    let all =
-        [
-            for c in cases typeof<ServerMsg> do
-                match c with
-                | "Ok" -> yield! cases typeof<OkReply> |> List.map ((+) "Ok.")
-                | "Sys" -> yield! cases typeof<SysEvent> |> List.map ((+) "Sys.")
-                | c -> c
-        ]
-        |> List.filter ((<>) "Ok.HelpDone") // shown on its own below: it prints nothing
-
-    let covered =
-        readable
-        |> List.map (fst >> ServerLine.parse >> Option.get >> kind)
-        |> List.distinct
-
-    Assert.That(covered, Is.EquivalentTo all)
-
-[<Test>]
-let ``OK HELP prints nothing: the INFO lines before it are the help`` () =
-    Assert.That(Render.line utc Render.Readable "OK HELP", Is.EqualTo(None: string option))
-    Assert.That(Render.line utc Render.Raw "OK HELP", Is.EqualTo(Some "OK HELP"))
-
-[<Test>]
-let ``history times are shown in the given zone`` () =
-    let zone =
-        TimeZoneInfo.CreateCustomTimeZone("plus2", TimeSpan.FromHours 2.0, "plus2", "plus2")
-
-    Assert.That(
-        Render.line zone Render.Readable "HIST dev 5 alice 1700000000000 hi",
-        Is.EqualTo(Some "[dev 00:13:20] alice: hi")
-    )
-
-[<Test>]
-let ``a time outside the calendar is shown as the number the server sent`` () =
-    Assert.That(
-        Render.line utc Render.Readable $"HIST dev 5 alice {Int64.MaxValue} hi",
-        Is.EqualTo(Some $"[dev {Int64.MaxValue}] alice: hi")
-    )
-
-    Assert.That(Render.clock utc -62135596800001L, Is.EqualTo "-62135596800001")
-
-[<TestCase("not a server line")>]
-[<TestCase("MSG dev")>]
-[<TestCase("OK NOSUCH thing")>]
-[<TestCase("ERR NO_SUCH_CODE text")>]
-[<TestCase("")>]
-let ``a line that does not parse is shown as it came`` (raw: string) =
-    Assert.That(Render.line utc Render.Readable raw, Is.EqualTo(Some raw))
-
-[<Test>]
-let ``raw mode prints the protocol line itself`` () =
-    for raw, _ in readable do
-        Assert.That(Render.line utc Render.Raw raw, Is.EqualTo(Some raw))
-
-[<TestCase("MSG dev 1 alice \u001b[31mred\u001b[0m", "[dev] alice: [31mred[0m")>]
-[<TestCase("MSG dev 1 alice bell\u0007 nul\u0000 del\u007f", "[dev] alice: bell nul del")>]
-[<TestCase("MSG dev 1 alice c1\u0085\u009b end", "[dev] alice: c1 end")>]
-[<TestCase("MSG dev 1 alice over\rwritten", "[dev] alice: overwritten")>]
-[<TestCase("MSG dev 1 alice tab\tkept", "[dev] alice: tab\tkept")>]
-[<TestCase("INFO \u001b]0;new title\u0007", "]0;new title")>]
-[<TestCase("garbage \u001b[2J", "garbage [2J")>]
-[<TestCase("PUB 1 bob h\u00e9llo \U0001F389", "[pub] bob: h\u00e9llo \U0001F389")>]
-let ``control characters are removed from what is printed, TAB and non-ASCII kept`` (raw: string, shown: string) =
-    Assert.That(Render.line utc Render.Readable raw, Is.EqualTo(Some shown))
-
-[<TestCase("a\u001bb\u0000c\u007fd\u0085e\u009ff\r\ng", "abcdefg")>]
-[<TestCase("clean text\twith tab", "clean text\twith tab")>]
-[<TestCase("", "")>]
-let ``sanitize removes C0 (but TAB), DEL and C1`` (input: string, expected: string) =
-    Assert.That(Render.sanitize input, Is.EqualTo expected)
-
 let private controlFree (s: string) =
     s |> Seq.forall (fun c -> c = '\t' || not (Char.IsControl c))
-
-[<FsCheck.NUnit.Property(MaxTest = 500)>]
-let ``sanitize leaves no control character but TAB, keeps the rest in order, and is idempotent`` (s: string) =
-    let s = if isNull s then "" else s
-    let clean = Render.sanitize s
-
-    controlFree clean
-    && clean = String(s |> Seq.filter (fun c -> c = '\t' || not (Char.IsControl c)) |> Array.ofSeq)
-    && Render.sanitize clean = clean
-
-[<FsCheck.NUnit.Property(MaxTest = 500)>]
-let ``whatever the server sends, both modes print a line without control characters`` (s: string) =
-    let s = if isNull s then "" else s
-    // Put it behind every kind word, so that the readable renderings get hostile texts too.
-    [
-        ""
-        "MSG dev 1 alice "
-        "PUB 1 alice "
-        "INFO "
-        "ERR BAD_ARGUMENT "
-        "SYS SHUTDOWN "
-        "OK PONG "
-    ]
-    |> List.forall (fun prefix ->
-        [ Render.Raw; Render.Readable ]
-        |> List.forall (fun mode ->
-            match Render.line utc mode (prefix + s) with
-            | Some shown -> controlFree shown
-            | None -> true))
 
 /// Messages with valid names and any text at all, control characters included.
 let private serverMsg =
@@ -245,15 +134,140 @@ let private serverMsg =
         Gen.map Sys sys
     ]
 
-[<FsCheck.NUnit.Property(MaxTest = 1000)>]
-let ``every message but OK HELP gets a readable line, naming who and where`` () =
-    Prop.forAll (Arb.fromGen serverMsg) (fun msg ->
-        match msg, Render.message utc msg with
-        | Ok HelpDone, shown -> shown = None
-        | Msg(r, _, u, _), Some shown
-        | Hist(r, _, u, _, _), Some shown ->
-            shown.StartsWith("[" + RoomName.value r)
-            && shown.Contains(Username.value u + ": ")
-        | Pub(_, u, t), Some shown -> shown = $"[pub] {Username.value u}: {t}"
-        | Info t, Some shown -> shown = t
-        | _, shown -> shown.IsSome && shown.Value <> "")
+[<Tests>]
+let tests =
+    testList "RenderTests" [
+        testCases "each kind of server line reads as a sentence" readable (fun (raw: string, shown: string) ->
+            Expect.equal (Render.line utc Render.Readable raw) (Some shown) "the readable line")
+
+        testCase "the table covers every kind of server message" (fun () ->
+            let cases (t: Type) =
+                FSharpType.GetUnionCases t |> Array.map (fun c -> c.Name) |> List.ofArray
+
+            let all =
+                [
+                    for c in cases typeof<ServerMsg> do
+                        match c with
+                        | "Ok" -> yield! cases typeof<OkReply> |> List.map ((+) "Ok.")
+                        | "Sys" -> yield! cases typeof<SysEvent> |> List.map ((+) "Sys.")
+                        | c -> c
+                ]
+                |> List.filter ((<>) "Ok.HelpDone") // shown on its own below: it prints nothing
+
+            let covered =
+                readable
+                |> List.map (fst >> ServerLine.parse >> Option.get >> kind)
+                |> List.distinct
+
+            // The same kinds in any order: the table is in reading order, not in case order.
+            Expect.equal (List.sort covered) (List.sort all) "the kinds of the table's lines")
+
+        testCase "OK HELP prints nothing: the INFO lines before it are the help" (fun () ->
+            Expect.equal (Render.line utc Render.Readable "OK HELP") (None: string option) "readable"
+            Expect.equal (Render.line utc Render.Raw "OK HELP") (Some "OK HELP") "raw")
+
+        testCase "history times are shown in the given zone" (fun () ->
+            let zone =
+                TimeZoneInfo.CreateCustomTimeZone("plus2", TimeSpan.FromHours 2.0, "plus2", "plus2")
+
+            Expect.equal
+                (Render.line zone Render.Readable "HIST dev 5 alice 1700000000000 hi")
+                (Some "[dev 00:13:20] alice: hi")
+                "the readable line")
+
+        testCase "a time outside the calendar is shown as the number the server sent" (fun () ->
+            Expect.equal
+                (Render.line utc Render.Readable $"HIST dev 5 alice {Int64.MaxValue} hi")
+                (Some $"[dev {Int64.MaxValue}] alice: hi")
+                "the readable line"
+
+            Expect.equal (Render.clock utc -62135596800001L) "-62135596800001" "the clock")
+
+        testCases
+            "a line that does not parse is shown as it came"
+            [
+                "not a server line"
+                "MSG dev"
+                "OK NOSUCH thing"
+                "ERR NO_SUCH_CODE text"
+                ""
+            ]
+            (fun (raw: string) -> Expect.equal (Render.line utc Render.Readable raw) (Some raw) "the readable line")
+
+        testCase "raw mode prints the protocol line itself" (fun () ->
+            for raw, _ in readable do
+                Expect.equal (Render.line utc Render.Raw raw) (Some raw) "the raw line")
+
+        testCases
+            "control characters are removed from what is printed, TAB and non-ASCII kept"
+            [
+                "MSG dev 1 alice \u001b[31mred\u001b[0m", "[dev] alice: [31mred[0m"
+                "MSG dev 1 alice bell\u0007 nul\u0000 del\u007f", "[dev] alice: bell nul del"
+                "MSG dev 1 alice c1\u0085\u009b end", "[dev] alice: c1 end"
+                "MSG dev 1 alice over\rwritten", "[dev] alice: overwritten"
+                "MSG dev 1 alice tab\tkept", "[dev] alice: tab\tkept"
+                "INFO \u001b]0;new title\u0007", "]0;new title"
+                "garbage \u001b[2J", "garbage [2J"
+                "PUB 1 bob h\u00e9llo \U0001F389", "[pub] bob: h\u00e9llo \U0001F389"
+            ]
+            (fun (raw: string, shown: string) ->
+                Expect.equal (Render.line utc Render.Readable raw) (Some shown) "the readable line")
+
+        testCases
+            "sanitize removes C0 (but TAB), DEL and C1"
+            [
+                "a\u001bb\u0000c\u007fd\u0085e\u009ff\r\ng", "abcdefg"
+                "clean text\twith tab", "clean text\twith tab"
+                "", ""
+            ]
+            (fun (input: string, expected: string) ->
+                Expect.equal (Render.sanitize input) expected "the sanitized text")
+
+        testPropertyWithConfig
+            (maxTest 500)
+            "sanitize leaves no control character but TAB, keeps the rest in order, and is idempotent"
+            (fun (s: string) ->
+                let s = if isNull s then "" else s
+                let clean = Render.sanitize s
+
+                controlFree clean
+                && clean = String(s |> Seq.filter (fun c -> c = '\t' || not (Char.IsControl c)) |> Array.ofSeq)
+                && Render.sanitize clean = clean)
+
+        testPropertyWithConfig
+            (maxTest 500)
+            "whatever the server sends, both modes print a line without control characters"
+            (fun (s: string) ->
+                let s = if isNull s then "" else s
+                // Put it behind every kind word, so that the readable renderings get hostile texts too.
+                [
+                    ""
+                    "MSG dev 1 alice "
+                    "PUB 1 alice "
+                    "INFO "
+                    "ERR BAD_ARGUMENT "
+                    "SYS SHUTDOWN "
+                    "OK PONG "
+                ]
+                |> List.forall (fun prefix ->
+                    [ Render.Raw; Render.Readable ]
+                    |> List.forall (fun mode ->
+                        match Render.line utc mode (prefix + s) with
+                        | Some shown -> controlFree shown
+                        | None -> true)))
+
+        testPropertyWithConfig
+            (maxTest 1000)
+            "every message but OK HELP gets a readable line, naming who and where"
+            (fun () ->
+                Prop.forAll (Arb.fromGen serverMsg) (fun msg ->
+                    match msg, Render.message utc msg with
+                    | Ok HelpDone, shown -> shown = None
+                    | Msg(r, _, u, _), Some shown
+                    | Hist(r, _, u, _, _), Some shown ->
+                        shown.StartsWith("[" + RoomName.value r)
+                        && shown.Contains(Username.value u + ": ")
+                    | Pub(_, u, t), Some shown -> shown = $"[pub] {Username.value u}: {t}"
+                    | Info t, Some shown -> shown = t
+                    | _, shown -> shown.IsSome && shown.Value <> ""))
+    ]

@@ -2,7 +2,7 @@
 module Chat.Client.Tests.TrustTests
 
 open System.Security.Cryptography.X509Certificates
-open NUnit.Framework
+open Expecto
 open Chat.Client
 
 let private presented = {
@@ -12,74 +12,89 @@ let private presented = {
 
 let private explain trust hint error = ConnectError.explain trust hint error
 
-[<Test>]
-let ``a wrong pin names --pin and shows the fingerprint the server presented`` () =
-    let text = explain (Pinned [| 1uy |]) None (WrongPin presented)
-    Assert.That(text, Does.Contain "--pin")
-    Assert.That(text, Does.Contain "AB:CD:EF")
+[<Tests>]
+let tests =
+    testList "TrustTests" [
+        testCase "a wrong pin names --pin and shows the fingerprint the server presented" (fun () ->
+            let text = explain (Pinned [| 1uy |]) None (WrongPin presented)
+            Expect.stringContains text "--pin" "the explanation"
+            Expect.stringContains text "AB:CD:EF" "the explanation")
 
-[<Test>]
-let ``an untrusted certificate with --ca names the file, the problems, and both fixes`` () =
-    let text =
-        explain
-            (CaFile "other.crt")
-            None
-            (Untrusted([ X509ChainStatusFlags.UntrustedRoot; X509ChainStatusFlags.NotTimeValid ], presented))
+        testCase "an untrusted certificate with --ca names the file, the problems, and both fixes" (fun () ->
+            let text =
+                explain
+                    (CaFile "other.crt")
+                    None
+                    (Untrusted([ X509ChainStatusFlags.UntrustedRoot; X509ChainStatusFlags.NotTimeValid ], presented))
 
-    Assert.That(
-        text,
-        Does.StartWith "certificate not trusted by other.crt (unknown or self-signed issuer, expired or not yet valid)"
-    )
+            Expect.stringStarts
+                text
+                "certificate not trusted by other.crt (unknown or self-signed issuer, expired or not yet valid)"
+                "the explanation"
 
-    Assert.That(text, Does.Contain "--ca")
-    Assert.That(text, Does.Contain "--pin")
-    Assert.That(text, Does.EndWith "SHA-256 AB:CD:EF")
+            Expect.stringContains text "--ca" "the explanation"
+            Expect.stringContains text "--pin" "the explanation"
+            Expect.stringEnds text "SHA-256 AB:CD:EF" "the explanation")
 
-[<Test>]
-let ``an untrusted certificate against the system store offers the local certificate when there is one`` () =
-    let text =
-        explain SystemStore (Some "certs/server.crt") (Untrusted([ X509ChainStatusFlags.PartialChain ], presented))
+        testCase
+            "an untrusted certificate against the system store offers the local certificate when there is one"
+            (fun () ->
+                let text =
+                    explain
+                        SystemStore
+                        (Some "certs/server.crt")
+                        (Untrusted([ X509ChainStatusFlags.PartialChain ], presented))
 
-    Assert.That(text, Does.Contain "(issuer not found)")
-    Assert.That(text, Does.Contain "pass --ca certs/server.crt or --pin")
+                Expect.stringContains text "(issuer not found)" "the explanation"
+                Expect.stringContains text "pass --ca certs/server.crt or --pin" "the explanation"
 
-    let without = explain SystemStore None (Untrusted([], presented))
-    Assert.That(without, Does.StartWith "certificate not trusted: pass --ca <CA or server certificate file> or --pin")
+                let without = explain SystemStore None (Untrusted([], presented))
 
-[<Test>]
-let ``a problem reported twice is listed once`` () =
-    let text =
-        explain SystemStore None (Untrusted([ X509ChainStatusFlags.Revoked; X509ChainStatusFlags.Revoked ], presented))
+                Expect.stringStarts
+                    without
+                    "certificate not trusted: pass --ca <CA or server certificate file> or --pin"
+                    "the explanation")
 
-    Assert.That(text, Does.StartWith "certificate not trusted (revoked):")
+        testCase "a problem reported twice is listed once" (fun () ->
+            let text =
+                explain
+                    SystemStore
+                    None
+                    (Untrusted([ X509ChainStatusFlags.Revoked; X509ChainStatusFlags.Revoked ], presented))
 
-[<Test>]
-let ``a name mismatch lists the names the certificate has, or says it has none`` () =
-    let text = explain SystemStore None (WrongName("example.org", presented))
-    Assert.That(text, Does.StartWith "certificate is not valid for example.org (it names localhost, 127.0.0.1)")
-    Assert.That(text, Does.Contain "--host")
-    Assert.That(text, Does.Contain "--pin")
+            Expect.stringStarts text "certificate not trusted (revoked):" "the explanation")
 
-    let none =
-        explain SystemStore None (WrongName("example.org", { presented with Names = [] }))
+        testCase "a name mismatch lists the names the certificate has, or says it has none" (fun () ->
+            let text = explain SystemStore None (WrongName("example.org", presented))
 
-    Assert.That(none, Does.Contain "(it names no host names)")
+            Expect.stringStarts
+                text
+                "certificate is not valid for example.org (it names localhost, 127.0.0.1)"
+                "the explanation"
 
-[<Test>]
-let ``connection, handshake and CA file failures say where and why`` () =
-    Assert.That(
-        explain SystemStore None (CannotConnect("h", 9, "Connection refused")),
-        Is.EqualTo "cannot connect to h:9: Connection refused"
-    )
+            Expect.stringContains text "--host" "the explanation"
+            Expect.stringContains text "--pin" "the explanation"
 
-    Assert.That(
-        explain SystemStore None (HandshakeFailed("h", 9, "no answer within 10 s")),
-        Is.EqualTo "TLS handshake with h:9 failed: no answer within 10 s"
-    )
+            let none =
+                explain SystemStore None (WrongName("example.org", { presented with Names = [] }))
 
-    Assert.That(
-        explain (CaFile "x.pem") None (BadCaFile("x.pem", "no PEM certificate in it")),
-        Is.EqualTo "cannot use --ca x.pem: no PEM certificate in it"
-    )
+            Expect.stringContains none "(it names no host names)" "the explanation")
 
-    Assert.That(explain SystemStore None NoCertificate, Does.Contain "no certificate")
+        testCase "connection, handshake and CA file failures say where and why" (fun () ->
+            Expect.equal
+                (explain SystemStore None (CannotConnect("h", 9, "Connection refused")))
+                "cannot connect to h:9: Connection refused"
+                "the explanation"
+
+            Expect.equal
+                (explain SystemStore None (HandshakeFailed("h", 9, "no answer within 10 s")))
+                "TLS handshake with h:9 failed: no answer within 10 s"
+                "the explanation"
+
+            Expect.equal
+                (explain (CaFile "x.pem") None (BadCaFile("x.pem", "no PEM certificate in it")))
+                "cannot use --ca x.pem: no PEM certificate in it"
+                "the explanation"
+
+            Expect.stringContains (explain SystemStore None NoCertificate) "no certificate" "the explanation")
+    ]

@@ -1,7 +1,7 @@
 /// Values for tests, built through the domain's own smart constructors.
 module Chat.Domain.Tests.Builders
 
-open NUnit.Framework
+open Expecto
 open Chat.Domain
 
 let user s = Username.tryCreate s |> Option.get
@@ -60,7 +60,5 @@ let errorCode (effects: Effect list) =
     | [ Reply(Err(code, _)) ] -> Some code
     | _ -> None
 
-/// Type-checked structural equality assertion: `actual =! expected`.
-let (=!) (actual: 'a) (expected: 'a) =
-    if actual <> expected then
-        Assert.Fail(sprintf "Expected: %A\nBut was:  %A" expected actual)
+/// Type-checked structural equality assertion: `actual =! expected`, an `Expect.equal`.
+let (=!) (actual: 'a) (expected: 'a) = Expect.equal actual expected "=!"

@@ -1,87 +1,84 @@
 /// `Decide.decide` before login: only LOGIN, REGISTER, /help, /ping and /quit.
 module Chat.Domain.Tests.DecideAnonymousTests
 
-open NUnit.Framework
+open Expecto
 open Chat.Domain
 open Chat.Domain.Tests.Builders
+open Chat.Tests.Cases
 
 let private notLoggedIn = [ errReply NotLoggedIn Decide.notLoggedIn ]
 
-[<Test>]
-let ``LOGIN asks to authenticate and leaves the session anonymous`` () =
-    decide Anonymous "LOGIN Alice secret pass"
-    =! (Anonymous, [ Authenticate(user "alice", password "secret pass") ])
+[<Tests>]
+let tests =
+    testList "DecideAnonymousTests" [
+        testCase "LOGIN asks to authenticate and leaves the session anonymous" (fun () ->
+            decide Anonymous "LOGIN Alice secret pass"
+            =! (Anonymous, [ Authenticate(user "alice", password "secret pass") ]))
 
-[<Test>]
-let ``LOGIN does not apply the REGISTER minimum`` () =
-    decide Anonymous "LOGIN alice x"
-    =! (Anonymous, [ Authenticate(user "alice", password "x") ])
+        testCase "LOGIN does not apply the REGISTER minimum" (fun () ->
+            decide Anonymous "LOGIN alice x"
+            =! (Anonymous, [ Authenticate(user "alice", password "x") ]))
 
-[<Test>]
-let ``REGISTER asks to create the account`` () =
-    decide Anonymous "REGISTER Bob 12345678"
-    =! (Anonymous, [ CreateAccount(user "bob", password "12345678") ])
+        testCase "REGISTER asks to create the account" (fun () ->
+            decide Anonymous "REGISTER Bob 12345678"
+            =! (Anonymous, [ CreateAccount(user "bob", password "12345678") ]))
 
-[<Test>]
-let ``REGISTER refuses a password under the minimum`` () =
-    decide Anonymous "REGISTER bob 1234567"
-    =! (Anonymous, [ errReply BadArgumentCode "password must have at least 8 characters" ])
+        testCase "REGISTER refuses a password under the minimum" (fun () ->
+            decide Anonymous "REGISTER bob 1234567"
+            =! (Anonymous, [ errReply BadArgumentCode "password must have at least 8 characters" ]))
 
-[<Test>]
-let ``the REGISTER minimum is a server option`` () =
-    let lax = { limits with MinPassword = 1 }
+        testCase "the REGISTER minimum is a server option" (fun () ->
+            let lax = { limits with MinPassword = 1 }
 
-    Decide.decide lax 0L Anonymous (parsed "REGISTER bob x")
-    =! (Anonymous, [ CreateAccount(user "bob", password "x") ])
+            Decide.decide lax 0L Anonymous (parsed "REGISTER bob x")
+            =! (Anonymous, [ CreateAccount(user "bob", password "x") ]))
 
-[<Test>]
-let ``REGISTER refuses a password over 72 bytes`` () =
-    decide Anonymous ("REGISTER bob " + String.replicate 73 "p")
-    =! (Anonymous, [ errReply BadArgumentCode "password is 73 bytes; at most 72" ])
+        testCase "REGISTER refuses a password over 72 bytes" (fun () ->
+            decide Anonymous ("REGISTER bob " + String.replicate 73 "p")
+            =! (Anonymous, [ errReply BadArgumentCode "password is 73 bytes; at most 72" ]))
 
-[<TestCase("LOGIN")>]
-[<TestCase("LOGIN alice")>]
-[<TestCase("LOGIN b@d password")>]
-[<TestCase("REGISTER")>]
-[<TestCase("REGISTER bob")>]
-let ``bad arguments of LOGIN and REGISTER are BAD_ARGUMENT`` (line: string) =
-    let state, effects = decide Anonymous line
-    (state, errorCode effects) =! (Anonymous, Some BadArgumentCode)
+        testCases
+            "bad arguments of LOGIN and REGISTER are BAD_ARGUMENT"
+            [ "LOGIN"; "LOGIN alice"; "LOGIN b@d password"; "REGISTER"; "REGISTER bob" ]
+            (fun (line: string) ->
+                let state, effects = decide Anonymous line
+                (state, errorCode effects) =! (Anonymous, Some BadArgumentCode))
 
-[<Test>]
-let ``ping, help and quit work before login`` () =
-    decide Anonymous "/ping" =! (Anonymous, [ okReply (Pong None) ])
-    decide Anonymous "/ping t1" =! (Anonymous, [ okReply (Pong(Some "t1")) ])
-    decide Anonymous "/quit" =! (Anonymous, [ okReply QuitDone; CloseConnection ])
+        testCase "ping, help and quit work before login" (fun () ->
+            decide Anonymous "/ping" =! (Anonymous, [ okReply (Pong None) ])
+            decide Anonymous "/ping t1" =! (Anonymous, [ okReply (Pong(Some "t1")) ])
+            decide Anonymous "/quit" =! (Anonymous, [ okReply QuitDone; CloseConnection ]))
 
-[<Test>]
-let ``help is the INFO lines then OK HELP`` () =
-    decide Anonymous "/help"
-    =! (Anonymous, (Decide.helpLines |> List.map (Info >> reply)) @ [ okReply HelpDone ])
+        testCase "help is the INFO lines then OK HELP" (fun () ->
+            decide Anonymous "/help"
+            =! (Anonymous, (Decide.helpLines |> List.map (Info >> reply)) @ [ okReply HelpDone ]))
 
-[<TestCase("hello everyone")>]
-[<TestCase("//text")>]
-[<TestCase("/join games")>]
-[<TestCase("/join")>] // a bad argument of a command that needs a login
-[<TestCase("/leave")>]
-[<TestCase("/rooms")>]
-[<TestCase("/who")>]
-[<TestCase("/users")>]
-[<TestCase("/subscribe bob")>]
-[<TestCase("/subscribe")>]
-[<TestCase("/unsubscribe bob")>]
-[<TestCase("/subs")>]
-[<TestCase("/publish news")>]
-[<TestCase("/publish")>]
-[<TestCase("/history")>]
-[<TestCase("/history abc")>]
-[<TestCase("/nope")>]
-[<TestCase("login alice secret")>]
-let ``anything else is NOT_LOGGED_IN`` (line: string) =
-    decide Anonymous line =! (Anonymous, notLoggedIn)
+        testCases
+            "anything else is NOT_LOGGED_IN"
+            [
+                "hello everyone"
+                "//text"
+                "/join games"
+                "/join" // a bad argument of a command that needs a login
+                "/leave"
+                "/rooms"
+                "/who"
+                "/users"
+                "/subscribe bob"
+                "/subscribe"
+                "/unsubscribe bob"
+                "/subs"
+                "/publish news"
+                "/publish"
+                "/history"
+                "/history abc"
+                "/nope"
+                "login alice secret"
+            ]
+            (fun (line: string) -> decide Anonymous line =! (Anonymous, notLoggedIn))
 
-[<TestCase("LOGIN alice secret123")>]
-[<TestCase("hello")>]
-[<TestCase("/quit")>]
-[<TestCase("/nope")>]
-let ``an ended session decides nothing`` (line: string) = decide Ended line =! (Ended, [])
+        testCases
+            "an ended session decides nothing"
+            [ "LOGIN alice secret123"; "hello"; "/quit"; "/nope" ]
+            (fun (line: string) -> decide Ended line =! (Ended, []))
+    ]

@@ -1,7 +1,7 @@
 /// Rate limiting of room messages and publishes through `Decide.decide`, with an injected clock.
 module Chat.Domain.Tests.DecideRateTests
 
-open NUnit.Framework
+open Expecto
 open Chat.Domain
 open Chat.Domain.Tests.Builders
 
@@ -28,41 +28,39 @@ let private run nowMs state lines =
 let private said text = [ SayInRoom(lobby, user "alice", text) ]
 let private limited = [ errReply RateLimited "at most 2 messages a second; slow down" ]
 
-[<Test>]
-let ``a burst of twice the rate passes, the next message is limited`` () =
-    let _, effects = run 0L alice [ "a"; "b"; "c"; "d"; "e" ]
-    effects =! [ said "a"; said "b"; said "c"; said "d"; limited ]
+[<Tests>]
+let tests =
+    testList "DecideRateTests" [
+        testCase "a burst of twice the rate passes, the next message is limited" (fun () ->
+            let _, effects = run 0L alice [ "a"; "b"; "c"; "d"; "e" ]
+            effects =! [ said "a"; said "b"; said "c"; said "d"; limited ])
 
-[<Test>]
-let ``a limited message does not change the session`` () =
-    let empty, _ = run 0L alice [ "a"; "b"; "c"; "d" ]
-    decideAt 0L empty "e" =! (empty, limited)
+        testCase "a limited message does not change the session" (fun () ->
+            let empty, _ = run 0L alice [ "a"; "b"; "c"; "d" ]
+            decideAt 0L empty "e" =! (empty, limited))
 
-[<Test>]
-let ``publishes count against the same rate`` () =
-    let empty, _ = run 0L alice [ "a"; "b"; "c"; "d" ]
-    snd (decideAt 0L empty "/publish news") =! limited
+        testCase "publishes count against the same rate" (fun () ->
+            let empty, _ = run 0L alice [ "a"; "b"; "c"; "d" ]
+            snd (decideAt 0L empty "/publish news") =! limited)
 
-[<Test>]
-let ``tokens come back with time`` () =
-    let empty, _ = run 0L alice [ "a"; "b"; "c"; "d" ]
-    snd (decideAt 499L empty "e") =! limited
-    snd (decideAt 500L empty "e") =! said "e"
-    let _, later = run 2000L empty [ "f"; "g"; "h"; "i"; "j" ]
-    later =! [ said "f"; said "g"; said "h"; said "i"; limited ]
+        testCase "tokens come back with time" (fun () ->
+            let empty, _ = run 0L alice [ "a"; "b"; "c"; "d" ]
+            snd (decideAt 499L empty "e") =! limited
+            snd (decideAt 500L empty "e") =! said "e"
+            let _, later = run 2000L empty [ "f"; "g"; "h"; "i"; "j" ]
+            later =! [ said "f"; said "g"; said "h"; said "i"; limited ])
 
-[<Test>]
-let ``other commands are not rate limited`` () =
-    let empty, _ = run 0L alice [ "a"; "b"; "c"; "d" ]
-    decideAt 0L empty "/who" =! (empty, [ Ask(ListWho lobby) ])
-    decideAt 0L empty "/ping" =! (empty, [ okReply (Pong None) ])
+        testCase "other commands are not rate limited" (fun () ->
+            let empty, _ = run 0L alice [ "a"; "b"; "c"; "d" ]
+            decideAt 0L empty "/who" =! (empty, [ Ask(ListWho lobby) ])
+            decideAt 0L empty "/ping" =! (empty, [ okReply (Pong None) ]))
 
-[<Test>]
-let ``rate 0 never limits`` () =
-    let unlimited = { twoPerSecond with MsgRate = 0 }
-    let state = active "alice" "lobby"
+        testCase "rate 0 never limits" (fun () ->
+            let unlimited = { twoPerSecond with MsgRate = 0 }
+            let state = active "alice" "lobby"
 
-    let effects =
-        List.init 1000 (fun i -> Decide.decide unlimited 0L state (parsed $"m{i}") |> snd)
+            let effects =
+                List.init 1000 (fun i -> Decide.decide unlimited 0L state (parsed $"m{i}") |> snd)
 
-    effects |> List.forall (fun e -> e.Length = 1 && errorCode e = None) =! true
+            effects |> List.forall (fun e -> e.Length = 1 && errorCode e = None) =! true)
+    ]

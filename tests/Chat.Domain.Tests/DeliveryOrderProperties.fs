@@ -3,9 +3,10 @@
 /// the room at any point of the bus.
 module Chat.Domain.Tests.DeliveryOrderProperties
 
-open NUnit.Framework
 open FsCheck
 open FsCheck.FSharp
+open Expecto
+open Chat.Tests.Cases
 open Chat.Domain
 open Chat.Domain.Tests.Builders
 
@@ -173,6 +174,11 @@ let private guarantees (s: Scenario) =
     Prop.label "the interleaving keeps each publisher's order" orderKept
     .&. Prop.label "every receiver gets exactly its messages, in order" (List.forall perReceiver s.Receivers)
 
-[<Test>]
-let ``every receiver sees each publisher's messages in send order, once, and nothing else`` () =
-    Check.One(Config.QuickThrowOnFailure.WithMaxTest 500, Prop.forAll (Arb.fromGen scenario) guarantees)
+[<Tests>]
+let tests =
+    testList "DeliveryOrderProperties" [
+        testPropertyWithConfig
+            (maxTest 500)
+            "every receiver sees each publisher's messages in send order, once, and nothing else"
+            (Prop.forAll (Arb.fromGen scenario) guarantees)
+    ]

@@ -1,8 +1,9 @@
-/// FsCheck generators for whole server lines and bus events, and the attribute that registers
-/// every chat generator for property tests.
+/// FsCheck generators for whole server lines and bus events, and the property test that
+/// registers every chat generator.
 namespace Chat.Domain.Tests
 
 open FsCheck.FSharp
+open Expecto
 open Chat.Domain
 
 module MessageGenerators =
@@ -100,7 +101,15 @@ type Arbs =
     static member ServerMsg() = Arb.fromGen MessageGenerators.serverMsg
     static member BusEvent() = Arb.fromGen MessageGenerators.busEvent
 
-/// An FsCheck property test with the chat generators registered.
-type ChatPropertyAttribute() as this =
-    inherit FsCheck.NUnit.PropertyAttribute()
-    do this.Arbitrary <- [| typeof<Arbs> |]
+[<AutoOpen>]
+module ChatProperty =
+    /// Expecto's FsCheck defaults (100 tests) with the chat generators registered.
+    let chatConfig = {
+        FsCheckConfig.defaultConfig with
+            arbitrary = [ typeof<Arbs> ]
+    }
+
+    /// An FsCheck property test with the chat generators registered. A failure prints the seed;
+    /// `etestPropertyWithConfig (seed1, seed2, size) chatConfig name` replays it.
+    let chatProperty name property =
+        testPropertyWithConfig chatConfig name property

@@ -3,6 +3,8 @@ module Chat.Domain.Tests.RoutingProperties
 
 open FsCheck
 open FsCheck.FSharp
+open Expecto
+open Chat.Tests.Cases
 open Chat.Domain
 open Chat.Domain.Tests.Builders
 
@@ -60,68 +62,63 @@ let private history =
 let private withHistory f =
     Prop.forAll (Arb.fromGen (Gen.zip history anySid)) (fun ((r, ds), s) -> f r ds s)
 
-let private check property =
-    Check.One(Config.QuickThrowOnFailure.WithMaxTest 300, property)
+/// A property over 300 histories (FsCheck's defaults otherwise: the histories have their own generator).
+let private check name property =
+    testPropertyWithConfig (maxTest 300) name property
 
-[<NUnit.Framework.Test>]
-let ``detaching twice is detaching once`` () =
-    check (withHistory (fun r _ s -> Routing.detach s (Routing.detach s r) = Routing.detach s r))
+[<Tests>]
+let tests =
+    testList "RoutingProperties" [
+        check
+            "detaching twice is detaching once"
+            (withHistory (fun r _ s -> Routing.detach s (Routing.detach s r) = Routing.detach s r))
 
-[<NUnit.Framework.Test>]
-let ``a detached session is not attached and in no room`` () =
-    check (
-        withHistory (fun r _ s ->
-            let r = Routing.detach s r
-            not (Routing.isAttached s r) && Routing.roomOf s r = None)
-    )
+        check
+            "a detached session is not attached and in no room"
+            (withHistory (fun r _ s ->
+                let r = Routing.detach s r
+                not (Routing.isAttached s r) && Routing.roomOf s r = None))
 
-[<NUnit.Framework.Test>]
-let ``kicking a session that is not attached changes nothing`` () =
-    check (
-        withHistory (fun r _ s ->
-            let r = Routing.detach s r
-            Routing.route (BusEvent.Kicked(users[0], s)) r = (r, []))
-    )
+        check
+            "kicking a session that is not attached changes nothing"
+            (withHistory (fun r _ s ->
+                let r = Routing.detach s r
+                Routing.route (BusEvent.Kicked(users[0], s)) r = (r, [])))
 
-[<NUnit.Framework.Test>]
-let ``moving into the room one is in changes nothing`` () =
-    check (withHistory (fun r _ s -> Routing.route (BusEvent.Moved(users[0], s, lobby, lobby)) r = (r, [])))
+        check
+            "moving into the room one is in changes nothing"
+            (withHistory (fun r _ s -> Routing.route (BusEvent.Moved(users[0], s, lobby, lobby)) r = (r, [])))
 
-[<NUnit.Framework.Test>]
-let ``only attached sessions are in rooms`` () =
-    check (
-        withHistory (fun r _ _ ->
-            sids
-            |> List.forall (fun s -> Routing.roomOf s r = None || Routing.isAttached s r))
-    )
+        check
+            "only attached sessions are in rooms"
+            (withHistory (fun r _ _ ->
+                sids
+                |> List.forall (fun s -> Routing.roomOf s r = None || Routing.isAttached s r)))
 
-[<NUnit.Framework.Test>]
-let ``every delivery names at least one session`` () =
-    check (
-        withHistory (fun _ ds _ ->
-            ds
-            |> List.forall (function
-                | Deliver(ss, _) -> not ss.IsEmpty
-                | Disconnect _ -> true))
-    )
+        check
+            "every delivery names at least one session"
+            (withHistory (fun _ ds _ ->
+                ds
+                |> List.forall (function
+                    | Deliver(ss, _) -> not ss.IsEmpty
+                    | Disconnect _ -> true)))
 
-[<NUnit.Framework.Test>]
-let ``a room message reaches exactly the sessions routed to that room`` () =
-    check (
-        withHistory (fun r _ _ ->
-            rooms
-            |> List.forall (fun room ->
-                let members =
-                    sids |> List.filter (fun s -> Routing.roomOf s r = Some room) |> Set.ofList
+        check
+            "a room message reaches exactly the sessions routed to that room"
+            (withHistory (fun r _ _ ->
+                rooms
+                |> List.forall (fun room ->
+                    let members =
+                        sids |> List.filter (fun s -> Routing.roomOf s r = Some room) |> Set.ofList
 
-                let r', ds = Routing.route (BusEvent.Said(room, msgId "m", users[0], "t")) r
+                    let r', ds = Routing.route (BusEvent.Said(room, msgId "m", users[0], "t")) r
 
-                let got =
-                    ds
-                    |> List.map (function
-                        | Deliver(ss, _) -> ss
-                        | Disconnect _ -> Set.empty)
-                    |> Set.unionMany
+                    let got =
+                        ds
+                        |> List.map (function
+                            | Deliver(ss, _) -> ss
+                            | Disconnect _ -> Set.empty)
+                        |> Set.unionMany
 
-                r' = r && got = members))
-    )
+                    r' = r && got = members)))
+    ]

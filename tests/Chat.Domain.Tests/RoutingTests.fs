@@ -1,7 +1,7 @@
 /// `Routing.route`: bus events into deliveries for the sessions of one instance.
 module Chat.Domain.Tests.RoutingTests
 
-open NUnit.Framework
+open Expecto
 open Chat.Domain
 open Chat.Domain.Tests.Builders
 
@@ -22,109 +22,98 @@ let private three =
     ]
     |> fst
 
-[<Test>]
-let ``entering tells the other members of the room`` () =
-    let r = Routing.empty |> Routing.attach sa alice |> Routing.attach sb bob
-    let r, first = Routing.route (BusEvent.Entered(alice, sa, lobby)) r
-    let r, second = Routing.route (BusEvent.Entered(bob, sb, lobby)) r
-    (first, second) =! ([], [ Deliver(set [ sa ], Sys(UserJoined(lobby, bob))) ])
-    (Routing.roomOf sa r, Routing.roomOf sb r) =! (Some lobby, Some lobby)
+[<Tests>]
+let tests =
+    testList "RoutingTests" [
+        testCase "entering tells the other members of the room" (fun () ->
+            let r = Routing.empty |> Routing.attach sa alice |> Routing.attach sb bob
+            let r, first = Routing.route (BusEvent.Entered(alice, sa, lobby)) r
+            let r, second = Routing.route (BusEvent.Entered(bob, sb, lobby)) r
+            (first, second) =! ([], [ Deliver(set [ sa ], Sys(UserJoined(lobby, bob))) ])
+            (Routing.roomOf sa r, Routing.roomOf sb r) =! (Some lobby, Some lobby))
 
-[<Test>]
-let ``a remote session's entry is announced but not routed`` () =
-    let r, ds =
-        Routing.route (BusEvent.Entered(user "dave", sid "remote-1", lobby)) three
+        testCase "a remote session's entry is announced but not routed" (fun () ->
+            let r, ds =
+                Routing.route (BusEvent.Entered(user "dave", sid "remote-1", lobby)) three
 
-    ds =! [ Deliver(set [ sa; sb ], Sys(UserJoined(lobby, user "dave"))) ]
-    (r, Routing.isAttached (sid "remote-1") r) =! (three, false)
+            ds =! [ Deliver(set [ sa; sb ], Sys(UserJoined(lobby, user "dave"))) ]
+            (r, Routing.isAttached (sid "remote-1") r) =! (three, false))
 
-[<Test>]
-let ``a room message goes to every member, the sender included`` () =
-    let said = BusEvent.Said(lobby, msgId "1", alice, "hi")
+        testCase "a room message goes to every member, the sender included" (fun () ->
+            let said = BusEvent.Said(lobby, msgId "1", alice, "hi")
 
-    Routing.route said three
-    =! (three, [ Deliver(set [ sa; sb ], Msg(lobby, msgId "1", alice, "hi")) ])
+            Routing.route said three
+            =! (three, [ Deliver(set [ sa; sb ], Msg(lobby, msgId "1", alice, "hi")) ]))
 
-[<Test>]
-let ``a room without local members gets no delivery`` () =
-    Routing.route (BusEvent.Said(room "empty", msgId "1", alice, "hi")) three
-    =! (three, [])
+        testCase "a room without local members gets no delivery" (fun () ->
+            Routing.route (BusEvent.Said(room "empty", msgId "1", alice, "hi")) three
+            =! (three, []))
 
-[<Test>]
-let ``moving tells the old room, then the new one`` () =
-    let r, ds = Routing.route (BusEvent.Moved(alice, sa, lobby, games)) three
+        testCase "moving tells the old room, then the new one" (fun () ->
+            let r, ds = Routing.route (BusEvent.Moved(alice, sa, lobby, games)) three
 
-    ds
-    =! [
-        Deliver(set [ sb ], Sys(UserLeft(lobby, alice)))
-        Deliver(set [ sc ], Sys(UserJoined(games, alice)))
+            ds
+            =! [
+                Deliver(set [ sb ], Sys(UserLeft(lobby, alice)))
+                Deliver(set [ sc ], Sys(UserJoined(games, alice)))
+            ]
+
+            Routing.roomOf sa r =! Some games
+
+            snd (Routing.route (BusEvent.Said(lobby, msgId "2", bob, "x")) r)
+            =! [ Deliver(set [ sb ], Msg(lobby, msgId "2", bob, "x")) ])
+
+        testCase "moving into the same room is a no-op" (fun () ->
+            Routing.route (BusEvent.Moved(alice, sa, lobby, lobby)) three =! (three, []))
+
+        testCase "exiting detaches and tells the others" (fun () ->
+            let r, ds = Routing.route (BusEvent.Exited(bob, sb, lobby)) three
+            ds =! [ Deliver(set [ sa ], Sys(UserLeft(lobby, bob))) ]
+            (Routing.isAttached sb r, Routing.roomOf sb r) =! (false, None))
+
+        testCase "a publish goes to the online recipients only" (fun () ->
+            let pub =
+                BusEvent.Published(msgId "p1", alice, "news", [ carol; bob; user "offline" ])
+
+            Routing.route pub three
+            =! (three, [ Deliver(set [ sc; sb ], Pub(msgId "p1", alice, "news")) ]))
+
+        testCase "a publish reaches a recipient once even when listed twice" (fun () ->
+            let pub = BusEvent.Published(msgId "p1", alice, "news", [ bob; bob ])
+
+            snd (Routing.route pub three)
+            =! [ Deliver(set [ sb ], Pub(msgId "p1", alice, "news")) ])
+
+        testCase "a publish without local recipients delivers nothing" (fun () ->
+            Routing.route (BusEvent.Published(msgId "p1", alice, "news", [])) three
+            =! (three, []))
+
+        testCase "a kicked local session is disconnected with FORCED_LOGOUT" (fun () ->
+            let r, ds = Routing.route (BusEvent.Kicked(bob, sb)) three
+            ds =! [ Disconnect(sb, Sys(ForcedLogout "Logged in from another location.")) ]
+            Routing.isAttached sb r =! false)
+
+        testCase "kicking an unknown session is a no-op" (fun () ->
+            Routing.route (BusEvent.Kicked(bob, sid "elsewhere")) three =! (three, []))
+
+        testCase "a newer session of the same user gets the publishes; detaching the older keeps it" (fun () ->
+            let sb2 = sid "s-b2"
+            let r = three |> Routing.attach sb2 bob |> Routing.detach sb
+            let pub = BusEvent.Published(msgId "p1", alice, "news", [ bob ])
+
+            snd (Routing.route pub r)
+            =! [ Deliver(set [ sb2 ], Pub(msgId "p1", alice, "news")) ])
+
+        testCase "an attached session gets room traffic only after its Entered" (fun () ->
+            let r = three |> Routing.attach (sid "s-d") (user "dave")
+            let said = BusEvent.Said(lobby, msgId "1", alice, "hi")
+
+            snd (Routing.route said r)
+            =! [ Deliver(set [ sa; sb ], Msg(lobby, msgId "1", alice, "hi")) ])
+
+        testCase "sessions lists the attached sessions" (fun () ->
+            Routing.sessions three |> List.sort
+            =! List.sort [ sa, alice; sb, bob; sc, carol ]
+
+            Routing.sessions Routing.empty =! [])
     ]
-
-    Routing.roomOf sa r =! Some games
-
-    snd (Routing.route (BusEvent.Said(lobby, msgId "2", bob, "x")) r)
-    =! [ Deliver(set [ sb ], Msg(lobby, msgId "2", bob, "x")) ]
-
-[<Test>]
-let ``moving into the same room is a no-op`` () =
-    Routing.route (BusEvent.Moved(alice, sa, lobby, lobby)) three =! (three, [])
-
-[<Test>]
-let ``exiting detaches and tells the others`` () =
-    let r, ds = Routing.route (BusEvent.Exited(bob, sb, lobby)) three
-    ds =! [ Deliver(set [ sa ], Sys(UserLeft(lobby, bob))) ]
-    (Routing.isAttached sb r, Routing.roomOf sb r) =! (false, None)
-
-[<Test>]
-let ``a publish goes to the online recipients only`` () =
-    let pub =
-        BusEvent.Published(msgId "p1", alice, "news", [ carol; bob; user "offline" ])
-
-    Routing.route pub three
-    =! (three, [ Deliver(set [ sc; sb ], Pub(msgId "p1", alice, "news")) ])
-
-[<Test>]
-let ``a publish reaches a recipient once even when listed twice`` () =
-    let pub = BusEvent.Published(msgId "p1", alice, "news", [ bob; bob ])
-
-    snd (Routing.route pub three)
-    =! [ Deliver(set [ sb ], Pub(msgId "p1", alice, "news")) ]
-
-[<Test>]
-let ``a publish without local recipients delivers nothing`` () =
-    Routing.route (BusEvent.Published(msgId "p1", alice, "news", [])) three
-    =! (three, [])
-
-[<Test>]
-let ``a kicked local session is disconnected with FORCED_LOGOUT`` () =
-    let r, ds = Routing.route (BusEvent.Kicked(bob, sb)) three
-    ds =! [ Disconnect(sb, Sys(ForcedLogout "Logged in from another location.")) ]
-    Routing.isAttached sb r =! false
-
-[<Test>]
-let ``kicking an unknown session is a no-op`` () =
-    Routing.route (BusEvent.Kicked(bob, sid "elsewhere")) three =! (three, [])
-
-[<Test>]
-let ``a newer session of the same user gets the publishes; detaching the older keeps it`` () =
-    let sb2 = sid "s-b2"
-    let r = three |> Routing.attach sb2 bob |> Routing.detach sb
-    let pub = BusEvent.Published(msgId "p1", alice, "news", [ bob ])
-
-    snd (Routing.route pub r)
-    =! [ Deliver(set [ sb2 ], Pub(msgId "p1", alice, "news")) ]
-
-[<Test>]
-let ``an attached session gets room traffic only after its Entered`` () =
-    let r = three |> Routing.attach (sid "s-d") (user "dave")
-    let said = BusEvent.Said(lobby, msgId "1", alice, "hi")
-
-    snd (Routing.route said r)
-    =! [ Deliver(set [ sa; sb ], Msg(lobby, msgId "1", alice, "hi")) ]
-
-[<Test>]
-let ``sessions lists the attached sessions`` () =
-    Routing.sessions three |> List.sort
-    =! List.sort [ sa, alice; sb, bob; sc, carol ]
-
-    Routing.sessions Routing.empty =! []

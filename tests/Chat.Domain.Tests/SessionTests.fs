@@ -1,7 +1,7 @@
 /// `Session.evolve`: total, and only the transitions of a connection's life.
 module Chat.Domain.Tests.SessionTests
 
-open NUnit.Framework
+open Expecto
 open FsCheck
 open Chat.Domain
 open Chat.Domain.Tests.Builders
@@ -20,70 +20,67 @@ let private events = [
     Closed
 ]
 
-[<Test>]
-let ``a new connection is anonymous`` () = Session.initial =! Anonymous
+[<Tests>]
+let tests =
+    testList "SessionTests" [
+        testCase "a new connection is anonymous" (fun () -> Session.initial =! Anonymous)
 
-[<Test>]
-let ``logging in enters the lobby with the given bucket`` () =
-    Session.evolve Anonymous (LoggedInAs(alice, bucket))
-    =! Active {
-        User = alice
-        Room = lobby
-        Bucket = bucket
-    }
+        testCase "logging in enters the lobby with the given bucket" (fun () ->
+            Session.evolve Anonymous (LoggedInAs(alice, bucket))
+            =! Active {
+                User = alice
+                Room = lobby
+                Bucket = bucket
+            })
 
-[<Test>]
-let ``moving changes the room of an active session`` () =
-    Session.evolve (active "alice" "lobby") (MovedTo games)
-    =! active "alice" "games"
+        testCase "moving changes the room of an active session" (fun () ->
+            Session.evolve (active "alice" "lobby") (MovedTo games)
+            =! active "alice" "games")
 
-[<Test>]
-let ``closing ends every state`` () =
-    states |> List.map (fun s -> Session.evolve s Closed)
-    =! List.replicate states.Length Ended
+        testCase "closing ends every state" (fun () ->
+            states |> List.map (fun s -> Session.evolve s Closed)
+            =! List.replicate states.Length Ended)
 
-[<Test>]
-let ``events that do not apply leave the state as it is`` () =
-    Session.evolve Anonymous (MovedTo games) =! Anonymous
+        testCase "events that do not apply leave the state as it is" (fun () ->
+            Session.evolve Anonymous (MovedTo games) =! Anonymous
 
-    Session.evolve (active "bob" "games") (LoggedInAs(alice, bucket))
-    =! active "bob" "games"
+            Session.evolve (active "bob" "games") (LoggedInAs(alice, bucket))
+            =! active "bob" "games"
 
-    Session.evolve Ended (LoggedInAs(alice, bucket)) =! Ended
-    Session.evolve Ended (MovedTo games) =! Ended
+            Session.evolve Ended (LoggedInAs(alice, bucket)) =! Ended
+            Session.evolve Ended (MovedTo games) =! Ended)
 
-[<Test>]
-let ``evolve is total over every state and event`` () =
-    [
-        for s in states do
-            for e in events -> Session.evolve s e
+        testCase "evolve is total over every state and event" (fun () ->
+            [
+                for s in states do
+                    for e in events -> Session.evolve s e
+            ]
+            |> List.length
+            =! states.Length * events.Length)
+
+        testCase "fold applies the events in order" (fun () ->
+            Session.fold Anonymous [ LoggedInAs(alice, bucket); MovedTo games; MovedTo lobby; MovedTo games ]
+            =! Active {
+                User = alice
+                Room = games
+                Bucket = bucket
+            })
+
+        chatProperty "once ended, always ended" (fun (choices: NonNegativeInt list) ->
+            let pick (NonNegativeInt i) = events[i % events.Length]
+            Session.fold Ended (List.map pick choices) = Ended)
+
+        chatProperty
+            "any sequence of events leads to a defined state"
+            (fun (u: Username, r: RoomName, choices: int list) ->
+                let event i =
+                    match abs (i % 3) with
+                    | 0 -> LoggedInAs(u, bucket)
+                    | 1 -> MovedTo r
+                    | _ -> Closed
+
+                match Session.fold Session.initial (List.map event choices) with
+                | Anonymous -> choices |> List.forall (fun i -> abs (i % 3) = 1)
+                | Active a -> a.User = u && (a.Room = r || a.Room = lobby)
+                | Ended -> List.exists (fun i -> abs (i % 3) = 2) choices)
     ]
-    |> List.length
-    =! states.Length * events.Length
-
-[<Test>]
-let ``fold applies the events in order`` () =
-    Session.fold Anonymous [ LoggedInAs(alice, bucket); MovedTo games; MovedTo lobby; MovedTo games ]
-    =! Active {
-        User = alice
-        Room = games
-        Bucket = bucket
-    }
-
-[<ChatProperty>]
-let ``once ended, always ended`` (choices: NonNegativeInt list) =
-    let pick (NonNegativeInt i) = events[i % events.Length]
-    Session.fold Ended (List.map pick choices) = Ended
-
-[<ChatProperty>]
-let ``any sequence of events leads to a defined state`` (u: Username, r: RoomName, choices: int list) =
-    let event i =
-        match abs (i % 3) with
-        | 0 -> LoggedInAs(u, bucket)
-        | 1 -> MovedTo r
-        | _ -> Closed
-
-    match Session.fold Session.initial (List.map event choices) with
-    | Anonymous -> choices |> List.forall (fun i -> abs (i % 3) = 1)
-    | Active a -> a.User = u && (a.Room = r || a.Room = lobby)
-    | Ended -> List.exists (fun i -> abs (i % 3) = 2) choices
