@@ -8,7 +8,9 @@ open Expecto.Impl
 [<EntryPoint>]
 let main argv =
     let mutable summary: TestRunSummary option = None
-    let record = CLIArguments.Append_Summary_Handler(SummaryHandler(fun s -> summary <- Some s))
+
+    let record =
+        CLIArguments.Append_Summary_Handler(SummaryHandler(fun s -> summary <- Some s))
     // Piped (CI, scripts/test.sh): no spinner and no colour codes around the lines that are read.
     let plain =
         if System.Console.IsOutputRedirected then
@@ -23,7 +25,9 @@ let main argv =
         let failed = s.failed.Length + s.errored.Length
         let skipped = s.ignored.Length
         let tail = if skipped > 0 then sprintf ", %d skipped" skipped else ""
-        printfn "\n%d passed, %d failed%s" s.passed.Length failed tail
+        // Straight to the process's stdout: Expecto's console writer pads lines for its progress bar.
+        use out = new System.IO.StreamWriter(System.Console.OpenStandardOutput())
+        out.Write(sprintf "\n%d passed, %d failed%s\n" s.passed.Length failed tail)
     | None -> ()
 
     code
