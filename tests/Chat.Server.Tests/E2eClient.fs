@@ -7,7 +7,8 @@ open System.Reflection
 open System.Security.Cryptography
 open System.Security.Cryptography.X509Certificates
 open System.Text.RegularExpressions
-open NUnit.Framework
+open Expecto
+open Chat.Testing
 
 /// How a run of the CLI client ended.
 type ClientRun = {
@@ -96,7 +97,7 @@ module ChatClient =
         if not (proc.WaitForExit(int timeout.TotalMilliseconds)) then
             proc.Kill true
             proc.WaitForExit()
-            Assert.Fail($"the client still ran after {timeout.TotalSeconds} s\n{out.Result}\n{err.Result}")
+            failtest $"the client still ran after {timeout.TotalSeconds} s\n{out.Result}\n{err.Result}"
 
         proc.WaitForExit()
 
@@ -108,67 +109,69 @@ module ChatClient =
 
 /// The CLI client end to end, against a server process: login, commands piped on stdin, raw output
 /// (stdout is not a terminal), exit codes, certificate checks.
-[<TestFixture>]
-type E2eClient() =
-    inherit ServerFixture([ "--demo-users" ])
-
+module E2eClient =
     let timeout = TimeSpan.FromSeconds 30.0
 
-    member this.Run(args: string list, password: string, stdin: string) =
+    let run (this: ServerFixture) (args: string list, password: string, stdin: string) =
         let server = [ "--port"; string this.Server.Port ]
         let r = ChatClient.run (server @ args) [ "CHAT_PASSWORD", password ] stdin timeout
-        TestContext.Out.WriteLine r.Shown
+        printfn "%s" r.Shown
         r
 
-    [<Test>]
-    member this.``--ca and --user: logs in, sends the piped lines, prints the replies raw, exits 0 at end of input``() =
-        let r =
-            this.Run([ "--ca"; this.Server.CertFile; "--user"; "alice" ], "password123", "/join dev\nhello\n/who\n")
+    [<Tests>]
+    let tests =
+        ServerSuite.tests "E2eClient" [ "--demo-users" ] [
+            case "--ca and --user: logs in, sends the piped lines, prints the replies raw, exits 0 at end of input"
+            <| fun (this: ServerFixture) ->
+                let r =
+                    run
+                        this
+                        ([ "--ca"; this.Server.CertFile; "--user"; "alice" ], "password123", "/join dev\nhello\n/who\n")
 
-        Assert.That(r.Code, Is.EqualTo 0, r.Shown)
-        Assert.That(r.StdOut, Does.Contain "OK LOGIN alice lobby", r.Shown)
-        Assert.That(r.StdOut, Does.Contain "OK JOIN dev", r.Shown)
-        let msg = Regex @"^MSG dev \S+ alice hello$"
-        Assert.That(r.StdOut |> List.filter msg.IsMatch, Has.Length.EqualTo 1, r.Shown)
-        Assert.That(r.StdOut, Does.Contain "OK WHO dev alice", r.Shown)
-        Assert.That(List.last r.StdOut, Is.EqualTo "OK QUIT", r.Shown)
-        // Raw mode prints the server's lines as they came, in order.
-        Assert.That(List.head r.StdOut, Does.StartWith "HELLO chat/1 ", r.Shown)
+                Expect.equal r.Code 0 r.Shown
+                Expect.contains r.StdOut "OK LOGIN alice lobby" r.Shown
+                Expect.contains r.StdOut "OK JOIN dev" r.Shown
+                let msg = Regex @"^MSG dev \S+ alice hello$"
+                Expect.hasLength (r.StdOut |> List.filter msg.IsMatch) 1 r.Shown
+                Expect.contains r.StdOut "OK WHO dev alice" r.Shown
+                Expect.equal (List.last r.StdOut) "OK QUIT" r.Shown
+                // Raw mode prints the server's lines as they came, in order.
+                Expect.stringStarts (List.head r.StdOut) "HELLO chat/1 " r.Shown
 
-        let order =
-            [ "OK LOGIN "; "OK JOIN "; "MSG "; "OK WHO "; "OK QUIT" ]
-            |> List.map (fun p -> r.StdOut |> List.findIndex (fun l -> l.StartsWith p))
+                let order =
+                    [ "OK LOGIN "; "OK JOIN "; "MSG "; "OK WHO "; "OK QUIT" ]
+                    |> List.map (fun p -> r.StdOut |> List.findIndex (fun l -> l.StartsWith p))
 
-        Assert.That(order, Is.Ordered, r.Shown)
+                Expect.isAscending order r.Shown
+            case "--pin with the server's fingerprint (lower case, no colons) is accepted"
+            <| fun (this: ServerFixture) ->
+                let der =
+                    X509Certificate2.CreateFromPem(File.ReadAllText this.Server.CertFile).RawData
 
-    [<Test>]
-    member this.``--pin with the server's fingerprint (lower case, no colons) is accepted``() =
-        let der =
-            X509Certificate2.CreateFromPem(File.ReadAllText this.Server.CertFile).RawData
+                let pin = (SHA256.HashData der |> Convert.ToHexString).ToLowerInvariant()
+                let r = run this ([ "--pin"; pin; "--user"; "bob" ], "secret456", "/ping pinned\n")
+                Expect.equal r.Code 0 r.Shown
+                Expect.contains r.StdOut "OK LOGIN bob lobby" r.Shown
+                Expect.contains r.StdOut "OK PONG pinned" r.Shown
+            case "a wrong --pin exits 1, names --pin, and sends nothing"
+            <| fun (this: ServerFixture) ->
+                let wrong = String.replicate 32 "AB:" |> fun s -> s.TrimEnd ':'
 
-        let pin = (SHA256.HashData der |> Convert.ToHexString).ToLowerInvariant()
-        let r = this.Run([ "--pin"; pin; "--user"; "bob" ], "secret456", "/ping pinned\n")
-        Assert.That(r.Code, Is.EqualTo 0, r.Shown)
-        Assert.That(r.StdOut, Does.Contain "OK LOGIN bob lobby", r.Shown)
-        Assert.That(r.StdOut, Does.Contain "OK PONG pinned", r.Shown)
+                let r =
+                    run this ([ "--pin"; wrong; "--user"; "alice" ], "password123", "should not be sent\n")
 
-    [<Test>]
-    member this.``a wrong --pin exits 1, names --pin, and sends nothing``() =
-        let wrong = String.replicate 32 "AB:" |> fun s -> s.TrimEnd ':'
+                Expect.equal r.Code 1 r.Shown
+                Expect.stringContains (r.StdErr |> String.concat "\n") "--pin" r.Shown
+                Expect.isEmpty r.StdOut r.Shown
+            case "a wrong password exits 4, and nothing typed ahead is sent"
+            <| fun (this: ServerFixture) ->
+                let r =
+                    run
+                        this
+                        ([ "--ca"; this.Server.CertFile; "--user"; "charlie" ], "not-his-password", "/who\nhello\n")
 
-        let r =
-            this.Run([ "--pin"; wrong; "--user"; "alice" ], "password123", "should not be sent\n")
-
-        Assert.That(r.Code, Is.EqualTo 1, r.Shown)
-        Assert.That(r.StdErr |> String.concat "\n", Does.Contain "--pin", r.Shown)
-        Assert.That(r.StdOut, Is.Empty, r.Shown)
-
-    [<Test>]
-    member this.``a wrong password exits 4, and nothing typed ahead is sent``() =
-        let r =
-            this.Run([ "--ca"; this.Server.CertFile; "--user"; "charlie" ], "not-his-password", "/who\nhello\n")
-
-        Assert.That(r.Code, Is.EqualTo 4, r.Shown)
-        Assert.That(r.StdOut |> List.filter (fun l -> l.StartsWith "ERR "), Has.Length.EqualTo 1, r.Shown)
-        Assert.That(r.StdOut |> List.exists (fun l -> l.StartsWith "ERR AUTH_FAILED "), Is.True, r.Shown)
-        Assert.That(r.StdOut |> List.exists (fun l -> l.StartsWith "OK WHO" || l.StartsWith "MSG "), Is.False, r.Shown)
+                Expect.equal r.Code 4 r.Shown
+                Expect.hasLength (r.StdOut |> List.filter (fun l -> l.StartsWith "ERR ")) 1 r.Shown
+                Expect.isTrue (r.StdOut |> List.exists (fun l -> l.StartsWith "ERR AUTH_FAILED ")) r.Shown
+                Expect.isFalse (r.StdOut |> List.exists (fun l -> l.StartsWith "OK WHO" || l.StartsWith "MSG ")) r.Shown
+        ]
