@@ -76,6 +76,7 @@ module BackendContract =
             Expect.isFalse (b.CreateAccount(alice, "hash-2")) "b.CreateAccount(alice, 'hash-2')"
             Expect.equal (b.PasswordHash alice) (Some "hash-1") "b.PasswordHash alice"
             Expect.isTrue (b.UserExists alice) "b.UserExists alice"
+
         case "reject policy refuses a second claim and leaves the first session alone"
         <| fun (this: ContractScope) ->
             let b = this.Backend()
@@ -86,6 +87,7 @@ module BackendContract =
             Expect.equal (b.Online()) ([ alice ]) "b.Online()"
             Expect.equal (b.Release(alice, first)) (Some lobby) "b.Release(alice, first)"
             Expect.isEmpty (b.Online()) "b.Online()"
+
         case "force-logout claim evicts the old session and returns its sid and room"
         <| fun (this: ContractScope) ->
             let b = this.Backend()
@@ -102,6 +104,7 @@ module BackendContract =
             Expect.equal (b.Members lobby) ([ alice ]) "b.Members lobby"
             Expect.equal (b.Rooms()) ([ lobby, 1 ]) "b.Rooms()"
             Expect.equal (b.Online()) ([ alice ]) "b.Online()"
+
         case "release is fenced: a late release of an evicted session changes nothing"
         <| fun (this: ContractScope) ->
             let b = this.Backend()
@@ -115,6 +118,7 @@ module BackendContract =
             Expect.equal (b.Release(alice, second)) None "b.Release(alice, second)"
             Expect.isEmpty (b.Online()) "b.Online()"
             Expect.isEmpty (b.Rooms()) "b.Rooms()"
+
         case "move is fenced by the session id"
         <| fun (this: ContractScope) ->
             let b = this.Backend()
@@ -127,6 +131,7 @@ module BackendContract =
             Expect.isTrue (b.Move(alice, second, lobby, den)) "b.Move(alice, second, lobby, den)"
             Expect.equal (b.Members den) ([ alice ]) "b.Members den"
             Expect.equal (b.Release(alice, second)) (Some den) "b.Release(alice, second)"
+
         case "rooms, members and online stay consistent through claims, moves and releases"
         <| fun (this: ContractScope) ->
             let b = this.Backend()
@@ -161,6 +166,7 @@ module BackendContract =
             Expect.equal (b.Release(ann, annSid)) (Some y) "b.Release(ann, annSid)"
             Expect.isEmpty (rooms ()) "rooms ()"
             Expect.isEmpty (online ()) "online ()"
+
         case "subscriptions are kept until unsubscribed"
         <| fun (this: ContractScope) ->
             let b = this.Backend()
@@ -178,6 +184,7 @@ module BackendContract =
             b.Unsubscribe(ann, ben)
             b.Unsubscribe(ann, user "nobody")
             Expect.equal (b.Subscriptions ann) ([ cat ]) "b.Subscriptions ann"
+
         case "say returns distinct ids and delivers Said to the listener in order"
         <| fun (this: ContractScope) ->
             let b = this.Backend()
@@ -188,6 +195,7 @@ module BackendContract =
             let expected = List.map2 (fun id t -> BusEvent.Said(den, id, ann, t)) ids texts
             this.WaitForEvents "every Said" (fun es -> es.Length >= texts.Length)
             Expect.equal this.Events expected "this.Events"
+
         case "publish counts only online followers and names them as recipients"
         <| fun (this: ContractScope) ->
             let b = this.Backend()
@@ -213,6 +221,7 @@ module BackendContract =
                 Expect.equal (i1, p1, Set.ofList r1) ((id1, pat, set [ f1; f2 ])) "(i1, p1, Set.ofList r1)"
                 Expect.equal (i2, p2, r2) ((id2, pat, [ f1 ])) "(i2, p2, r2)"
             | other -> failtest (sprintf "unexpected events %A" other)
+
         case "history keeps the last messages up to the limit, oldest first"
         <| fun (this: ContractScope) ->
             let b = this.Backend(historyLimit = 5)
@@ -234,6 +243,7 @@ module BackendContract =
             Expect.equal (b.History(den, 100)) (List.skip 3 sent) "b.History(den, 100)"
             Expect.equal (b.History(den, 2)) (List.skip 6 sent) "b.History(den, 2)"
             Expect.isEmpty (b.History(room "elsewhere", 10)) "b.History(room 'elsewhere', 10)"
+
         case "failed logins are counted per user and per address"
         <| fun (this: ContractScope) ->
             let b = this.Backend()
@@ -250,6 +260,7 @@ module BackendContract =
             Expect.equal (b.FailedLogins(ann, "10.0.0.1")) ((4, 5)) "b.FailedLogins(ann, '10.0.0.1')"
             Expect.equal (b.FailedLogins(ben, "::1")) ((2, 1)) "b.FailedLogins(ben, '::1')"
             Expect.equal (b.FailedLogins(user "cat", "10.0.0.2")) ((0, 0)) "b.FailedLogins(user 'cat', '10.0.0.2')"
+
         case "announced events reach the listener in order"
         <| fun (this: ContractScope) ->
             let b = this.Backend()

@@ -7,10 +7,13 @@ open ClusterTesting
 
 /// The bus link (Redis Pub/Sub) of every instance cut by `CLIENT KILL TYPE pubsub` while two
 /// publishers talk: nothing lost, nothing twice, each publisher's order kept (PROTOCOL.md
-/// "Guarantees"; LocalRouter bridges the gap from room history).
+/// "Guarantees"). RedisBus bridges the cut: every bus event carries `<epoch> <seq>` and is also
+/// appended to `chat:bus:log`; when the subscription comes back (the instance logs "bus link
+/// back; catching up from the bus log"), or when a number is missing, the instance reads what it
+/// missed back from the log, holds later arrivals meanwhile, and hands everything on in number
+/// order, each event once.
 module ClusterBusGap =
     let cut (redis: RedisServer) =
-
         let killed = redis.Command [ "CLIENT"; "KILL"; "TYPE"; "pubsub" ]
         Expect.isGreaterThanOrEqual (int killed) 2 "both instances' bus links"
         killed
@@ -60,6 +63,7 @@ module ClusterBusGap =
                         "client.Received |> List.filter (fun l -> l.StartsWith 'ERR ')"
 
                 bridged c
+
             case "publications sent around it all arrive, in order with the room messages"
             <| fun (this: ClusterPerTest) ->
                 let redis = this.NewRedis()

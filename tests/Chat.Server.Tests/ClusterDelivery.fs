@@ -50,6 +50,7 @@ module ClusterDelivery =
 
                 b.AssertNotReceived((fun l -> l.EndsWith " after they left"), "a message of a room it left")
                 a.AssertNotReceived((fun l -> l.StartsWith "SYS " && l.EndsWith $" {an}"), "events about itself")
+
             case "/users, /rooms and /who count the users of every instance"
             <| fun (this: ClusterFixture) ->
                 let c = this.Cluster
@@ -69,6 +70,7 @@ module ClusterDelivery =
                         Expect.contains online n "online"
 
                     Expect.isTrue (Lines.isOrdinalSorted online) (String.concat " " online)
+
             case "an account registered on one instance logs in on the others"
             <| fun (this: ClusterFixture) ->
                 let c = this.Cluster
@@ -89,6 +91,7 @@ module ClusterDelivery =
 
                 let second = c.Login(2, name)
                 Expect.contains (users second) name "users second"
+
             case "/publish on one instance reaches subscribers on the others, in any room"
             <| fun (this: ClusterFixture) ->
                 let c = this.Cluster
@@ -124,6 +127,7 @@ module ClusterDelivery =
                 Expect.equal (p.Command "/subs") "OK SUBS" "p.Command '/subs'"
                 Expect.equal (s1.Command "/subs") $"OK SUBS {pn}" "s1.Command '/subs'"
                 ignore s1n
+
             case "/history on one instance shows what was said on another, with the same ids"
             <| fun (this: ClusterFixture) ->
                 let c = this.Cluster
@@ -151,6 +155,7 @@ module ClusterDelivery =
                         id, text)
 
                 Expect.equal hist (sent) "hist"
+
             case "each publisher's MSG and PUB lines keep their order across instances"
             <| fun (this: ClusterFixture) ->
                 let c = this.Cluster

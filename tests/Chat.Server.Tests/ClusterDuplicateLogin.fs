@@ -103,6 +103,7 @@ module ClusterForceLogout =
 
                 mate.ExpectMatch((fun l -> Lines.isMsgFrom name l && l.EndsWith " still here"), "the new session's MSG")
                 |> ignore
+
             case "simultaneous logins on two instances leave at most one session"
             <| fun (this: ClusterFixture) ->
                 let c = this.Cluster
@@ -196,6 +197,7 @@ module ClusterRejectDuplicate =
                     (second.Command $"LOGIN {name} {Cluster.Password}")
                     $"OK LOGIN {name} lobby"
                     "second.Command $'LOGIN {name} {Cluster.Password}'"
+
             case "simultaneous logins on two instances: exactly one succeeds"
             <| fun (this: ClusterFixture) ->
                 let c = this.Cluster

@@ -70,6 +70,7 @@ module ClusterFailures =
                         (redis.Command [ "SMEMBERS"; "chat:servers" ]).Split('\n')
                         |> Array.contains (c.Id 2)
                     ))
+
             case "SIGTERM of an instance removes its own sessions only"
             <| fun (this: ClusterPerTest) ->
                 let redis = this.NewRedis()

@@ -52,6 +52,7 @@ module ClusterLoginLimits =
                     "two.Command $'LOGIN {otherName} {Cluster.Password}'"
 
                 Check.notContains (users two) name "users two"
+
             case "failed logins from one address count on every instance"
             <| fun (this: ClusterFixture) ->
                 forgetFailures this

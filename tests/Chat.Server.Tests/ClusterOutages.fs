@@ -114,6 +114,7 @@ module ClusterOutages =
                 Expect.hasLength (echoed |> Seq.filter (fun n -> n > 15)) 10 (a.Describe())
                 assertDelivered "m" (a, an) b (List.ofSeq echoed)
                 Expect.isFalse (a.IsClosed || b.IsClosed) "no connection was dropped"
+
             case "DEBUG SLEEP 3: answers or ERR UNAVAILABLE, nobody disconnected"
             <| fun (this: ClusterPerTest) ->
                 let redis = this.Own(new RedisServer())
@@ -171,6 +172,7 @@ module ClusterOutages =
 
                 printfn "%s" ($"answered ERR UNAVAILABLE: {List.ofSeq refused}; of these, delivered anyway: {late}")
                 Expect.isFalse (a.IsClosed || b.IsClosed) "no connection was dropped"
+
             case "a persistent Redis restarted: accounts and subscriptions survive"
             <| fun (this: ClusterPerTest) ->
                 let redis = persistentRedis this
@@ -200,6 +202,7 @@ module ClusterOutages =
                     "third.Command $'REGISTER {un} {Cluster.Password}'"
 
                 Expect.isFalse (v.IsClosed || keeper.IsClosed) "no connection was dropped"
+
             case "a session that ends while Redis is away is released afterwards, with SYS LEAVE"
             <| fun (this: ClusterPerTest) ->
                 let redis = persistentRedis this

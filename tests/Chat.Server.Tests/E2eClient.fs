@@ -3,7 +3,6 @@ namespace Chat.Server.Tests
 open System
 open System.Diagnostics
 open System.IO
-open System.Reflection
 open System.Security.Cryptography
 open System.Security.Cryptography.X509Certificates
 open System.Text.RegularExpressions
@@ -26,35 +25,8 @@ type ClientRun = {
         $"exit code {r.Code}\n{out}\n{err}"
 
 /// The CLI client built from src/Chat.Client (this project references it, so it is built first), run
-/// as `dotnet chat.dll`.
+/// as `dotnet chat.dll` (Paths.clientDll).
 module ChatClient =
-    let private configuration =
-        match typeof<ClientRun>.Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>() with
-        | null -> "Debug"
-        | a -> a.Configuration
-
-    let dll =
-        lazy
-            (let rec up (dir: DirectoryInfo) =
-                if isNull dir then
-                    failwith
-                        $"chat.dll not found under src/Chat.Client/bin/{configuration}/net10.0 above {AppContext.BaseDirectory}"
-                else
-                    let candidate =
-                        Path.Combine(dir.FullName, "src", "Chat.Client", "bin", configuration, "net10.0", "chat.dll")
-
-                    if File.Exists candidate then candidate else up dir.Parent
-
-             up (DirectoryInfo AppContext.BaseDirectory))
-
-    let private dotnetHost =
-        match Environment.GetEnvironmentVariable "DOTNET_HOST_PATH" with
-        | p when not (String.IsNullOrEmpty p) && File.Exists p -> p
-        | _ ->
-            match Environment.ProcessPath with
-            | p when not (isNull p) && Path.GetFileNameWithoutExtension p = "dotnet" -> p
-            | _ -> "dotnet"
-
     let private splitLines (s: string) =
         s.Split('\n')
         |> Array.map (fun l -> l.TrimEnd '\r')
@@ -64,8 +36,8 @@ module ChatClient =
     /// Runs the client with `args` and `env` (and no other CHAT_* variable), `stdin` piped in, and
     /// waits for it to exit (failing after `timeout`).
     let run (args: string list) (env: (string * string) list) (stdin: string) (timeout: TimeSpan) : ClientRun =
-        let psi = ProcessStartInfo(dotnetHost)
-        psi.ArgumentList.Add dll.Value
+        let psi = ProcessStartInfo(Paths.dotnetHost.Value)
+        psi.ArgumentList.Add Paths.clientDll.Value
 
         for a in args do
             psi.ArgumentList.Add a
@@ -143,6 +115,7 @@ module E2eClient =
                     |> List.map (fun p -> r.StdOut |> List.findIndex (fun l -> l.StartsWith p))
 
                 Expect.isAscending order r.Shown
+
             case "--pin with the server's fingerprint (lower case, no colons) is accepted"
             <| fun (this: ServerFixture) ->
                 let der =
@@ -153,6 +126,7 @@ module E2eClient =
                 Expect.equal r.Code 0 r.Shown
                 Expect.contains r.StdOut "OK LOGIN bob lobby" r.Shown
                 Expect.contains r.StdOut "OK PONG pinned" r.Shown
+
             case "a wrong --pin exits 1, names --pin, and sends nothing"
             <| fun (this: ServerFixture) ->
                 let wrong = String.replicate 32 "AB:" |> fun s -> s.TrimEnd ':'
@@ -163,6 +137,7 @@ module E2eClient =
                 Expect.equal r.Code 1 r.Shown
                 Expect.stringContains (r.StdErr |> String.concat "\n") "--pin" r.Shown
                 Expect.isEmpty r.StdOut r.Shown
+
             case "a wrong password exits 4, and nothing typed ahead is sent"
             <| fun (this: ServerFixture) ->
                 let r =

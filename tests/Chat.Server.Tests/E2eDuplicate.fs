@@ -65,6 +65,7 @@ module E2eForceLogout =
                     |> Lines.msg
 
                 Expect.equal (from, text) ((name, "still here")) "(from, text)"
+
             case "in the lobby, the others see SYS LEAVE then SYS JOIN"
             <| fun (this: ServerFixture) ->
                 let watcher, _ = this.User "watch"
@@ -88,6 +89,7 @@ module E2eForceLogout =
                     "events"
 
                 fresh.AssertNotReceived(Duplicate.about name, "events about itself")
+
             case "each new login replaces the one before"
             <| fun (this: ServerFixture) ->
                 let first, name = this.User "x"
@@ -145,6 +147,7 @@ module E2eRejectDuplicate =
                     (second.Command $"LOGIN {other} {ServerFixture.Password}")
                     $"OK LOGIN {other} lobby"
                     "second.Command $'LOGIN {other} {ServerFixture.Password}'"
+
             case "once the earlier session has ended, the login succeeds"
             <| fun (this: ServerFixture) ->
                 let old, name = this.User "x"

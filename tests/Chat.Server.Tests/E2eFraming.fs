@@ -30,6 +30,7 @@ module E2eFraming =
                 c.SendBytes(bytes "said with crlf\r\n")
                 let _, _, _, text = c.ExpectPrefix "MSG lobby " |> Lines.msg
                 Expect.equal text "said with crlf" "text"
+
             case "empty lines are ignored, before and after login"
             <| fun (this: ServerFixture) ->
                 let c = this.Connect()
@@ -43,6 +44,7 @@ module E2eFraming =
                     Expect.isEmpty (x.Received |> List.filter (fun l -> l.StartsWith "ERR ")) x.Name
 
                 b.AssertNotReceived((fun l -> l.StartsWith "MSG "), "a message made of an empty line")
+
             case "a line of --max-line bytes is accepted, with or without \\r"
             <| fun (this: ServerFixture) ->
                 let a, _, b, _ = pair this
@@ -56,6 +58,7 @@ module E2eFraming =
                         b.ExpectMatch((fun l -> l.StartsWith "MSG " && l.EndsWith t), t) |> Lines.msg
 
                     Expect.equal got t "got"
+
             case "a longer line is LINE_TOO_LONG, nothing is delivered, and the connection goes on"
             <| fun (this: ServerFixture) ->
                 let a, an, b, room = pair this
@@ -71,6 +74,7 @@ module E2eFraming =
                     (b.Received |> List.filter (fun l -> l.StartsWith $"MSG {room} "))
                     1
                     "b.Received |> List.filter (fun l -> l.StartsWith $'MSG {room} ')"
+
             case "a very long line sent in pieces gets one LINE_TOO_LONG and is skipped to its end"
             <| fun (this: ServerFixture) ->
                 let a, an, b, _ = pair this
@@ -96,6 +100,7 @@ module E2eFraming =
                     (a.Received |> List.find (fun l -> l.StartsWith "ERR "))
                     "ERR LINE_TOO_LONG "
                     "a.Received |> List.find (fun l -> l.StartsWith 'ERR ')"
+
             case "LINE_TOO_LONG before login too; LOGIN works after"
             <| fun (this: ServerFixture) ->
                 let _, name = this.User "early"
@@ -153,6 +158,7 @@ module E2eFraming =
                         )
 
                     Expect.stringStarts (a.Command "/who") $"OK WHO {room} " "a.Command '/who'"
+
             case "TAB and non-ASCII text are delivered intact"
             <| fun (this: ServerFixture) ->
                 let a, an, b, _ = pair this
@@ -160,6 +166,7 @@ module E2eFraming =
                 a.Send text
                 let _, _, from, got = b.ExpectMatch(Lines.isMsgFrom an, "the message") |> Lines.msg
                 Expect.equal (from, got) ((an, text)) "(from, got)"
+
             case "lines may arrive together in one write or split across writes, even inside a character"
             <| fun (this: ServerFixture) ->
                 let c = this.Connect()

@@ -8,7 +8,6 @@ open Chat.Testing
 module E2eHistory =
     /// Sends `texts` to the room in one write and returns the MSG ids the sender saw, in order.
     let say (c: LineClient) (room: string) (texts: string list) =
-
         c.SendAll texts
 
         [
@@ -55,6 +54,7 @@ module E2eHistory =
                     Check.inRange ms (before - 5_000L) (after + 5_000L) "ms"
 
                 Expect.hasLength (List.distinct ids) 25 "ids are unique within the room"
+
             case "/history n gives the last n; more than 100 gives 100"
             <| fun (this: ServerFixture) ->
                 let room = this.Name "hist"
@@ -76,6 +76,7 @@ module E2eHistory =
                     (lines |> List.map (fun (_, _, _, _, t) -> t))
                     ((List.skip 5 texts))
                     "lines |> List.map (fun (_, _, _, _, t) -> t)"
+
             case "/history shows everyone's messages of my room only, //text as /text"
             <| fun (this: ServerFixture) ->
                 let room, other = this.Name "mine", this.Name "theirs"
@@ -94,6 +95,7 @@ module E2eHistory =
                 Expect.equal reply "OK HISTORY 2" "reply"
                 let shown = lines |> List.map (fun (r, id, from, _, text) -> r, id, from, text)
                 Expect.equal shown ([ room, first.Head, an, "first"; room, secondId, bn, "/second" ]) "shown"
+
             case "/history of a room without messages is OK HISTORY 0"
             <| fun (this: ServerFixture) ->
                 let a, _ = this.UserIn("a", this.Name "quiet")

@@ -198,6 +198,7 @@ module E2eHostile =
                          |> Prop.label $"extra lines: {client.Describe()}"))
 
                 assertUnaffected this observer
+
             case "garbage after login: every line refused, nothing delivered to the room, the session goes on"
             <| fun (this: ServerFixture) ->
                 let observer, room = observer this
@@ -229,6 +230,7 @@ module E2eHostile =
                 vandal.Send "a real message at last"
                 let _, _, from, text = observer.ExpectPrefix $"MSG {room} " |> Lines.msg
                 Expect.equal (from, text) ((name, "a real message at last")) "(from, text)"
+
             case "garbage sent one byte at a time is answered as if sent at once"
             <| fun (this: ServerFixture) ->
                 let observer, _ = observer this
@@ -261,6 +263,7 @@ module E2eHostile =
                     Expect.equal client.Received (([ client.Hello ] @ expected @ [ "OK PONG x" ])) client.Name
 
                 assertUnaffected this observer
+
             case "a 1 MB line without newline: LINE_TOO_LONG before it ends, once; others unaffected; memory flat"
             <| fun (this: ServerFixture) ->
                 let observer, room = observer this
@@ -307,6 +310,7 @@ module E2eHostile =
                 flood.Send "and now a message"
                 let _, _, _, text = observer.ExpectPrefix $"MSG {room} " |> Lines.msg
                 Expect.equal text "and now a message" "text"
+
             case "plaintext garbage gets exactly the TLS_REQUIRED line and is closed"
             <| fun (this: ServerFixture) ->
                 let observer, _ = observer this
@@ -328,6 +332,7 @@ module E2eHostile =
                     .&. (closed |> Prop.label "closed"))
 
                 assertUnaffected this observer
+
             case "truncated or garbled ClientHellos are refused without fuss"
             <| fun (this: ServerFixture) ->
                 let observer, _ = observer this

@@ -9,7 +9,6 @@ open Chat.Testing
 /// (PROTOCOL.md "Starting a server").
 module E2eLifecycle =
     let exitWithin (server: ServerProcess) =
-
         match server.WaitForExit(TimeSpan.FromSeconds 30.0) with
         | Some code -> code
         | None -> failwith $"the server still runs 30 s after the signal\n{server.OutputText()}"
@@ -46,6 +45,7 @@ module E2eLifecycle =
                         c.WaitClosed()
 
                     Expect.equal (exitWithin server) 0 (server.OutputText())
+
             case "a server without clients exits 0 on SIGTERM"
             <| fun (_: ServerFixture) ->
                 use server = ServerProcess.Start()
@@ -64,8 +64,10 @@ module E2eLifecycle =
                 ]
                 <| fun (_: ServerFixture) (flags: string, mentions: string) ->
                     ServerProcess.Run(flags.Split ' ' |> List.ofArray) |> refusedWith mentions
+
             case "a bad CHAT_* variable is one line on stderr and exit code 2"
             <| fun (_: ServerFixture) -> ServerProcess.Run([], env = [ "CHAT_MAX_LINE", "5" ]) |> refusedWith "max-line"
+
             case "a certificate that cannot be read is one line on stderr and exit code 2"
             <| fun (_: ServerFixture) ->
                 let dir =
@@ -89,6 +91,7 @@ module E2eLifecycle =
                     |> refusedWith "chat-e2e-cannot-exist"
                 finally
                     Directory.Delete(dir, true)
+
             case "--cert and --key serve the given certificate"
             <| fun (this: ServerFixture) ->
                 let crt = this.Server.CertFile
@@ -98,11 +101,13 @@ module E2eLifecycle =
                 let c = LineClient.Connect(other.Port, crt)
                 use _ = c
                 Expect.equal (c.Command "/ping pinned") "OK PONG pinned" "c.Command '/ping pinned'"
+
             case "without --server-id the HELLO id names the process"
             <| fun (this: ServerFixture) ->
                 let c = this.Connect()
                 let id = c.Hello.Split(' ')[2]
                 Expect.stringContains id (string this.Server.Pid) "id"
+
             case "CHAT_* variables apply, and a flag beats its variable"
             <| fun (this: ServerFixture) ->
                 let env = [

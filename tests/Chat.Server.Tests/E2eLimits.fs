@@ -133,6 +133,7 @@ module E2eLoginFailures =
                     "on another connection"
 
                 this.Connect().Login("bob", "secret456")
+
             case "unknown user names count too"
             <| fun (this: ServerFixture) ->
                 let c = this.Connect()
@@ -147,6 +148,7 @@ module E2eLoginFailures =
                     (c.Command "LOGIN ghost wrong-password")
                     "ERR RATE_LIMITED "
                     "c.Command 'LOGIN ghost wrong-password'"
+
             case "past 4n failures from one address, every login from it is RATE_LIMITED"
             <| fun (this: ServerFixture) ->
                 use server = ServerProcess.Start [ "--login-failures"; "1"; "--demo-users" ]
@@ -186,7 +188,6 @@ module E2eNoLoginLimit =
 /// `--max-conns-per-address`: past it, a new connection is closed.
 module E2eMaxConnections =
     let refused (port: int) =
-
         use tcp = Raw.connect port
         let received, closed, error = Raw.readToEnd tcp
         Expect.isTrue closed "the connection over the limit is still open"

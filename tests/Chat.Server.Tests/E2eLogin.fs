@@ -25,11 +25,13 @@ module E2eLogin =
                 let c = this.Connect()
                 Expect.equal c.Received.Head c.Hello "c.Received.Head"
                 Expect.stringStarts c.Hello "HELLO chat/1 e2e-login " "c.Hello"
+
             case "LOGIN of a demo account answers OK LOGIN in the lobby"
             <| fun (this: ServerFixture) ->
                 let c = this.Connect()
                 Expect.equal (c.Command "LOGIN bob secret456") "OK LOGIN bob lobby" "c.Command 'LOGIN bob secret456'"
                 Expect.contains (Lines.items "WHO" (c.Command "/who")) "bob" "Lines.items 'WHO' (c.Command '/who')"
+
             case "user names are folded to lower case: Alice logs in as alice and others see alice"
             <| fun (this: ServerFixture) ->
                 let w, _ = this.User "watch"
@@ -47,6 +49,7 @@ module E2eLogin =
                 let users = Lines.items "USERS" (w.Command "/users")
                 Expect.contains users "alice" "users"
                 Check.notContains users "Alice" "users"
+
             case "unknown user and wrong password get the same AUTH_FAILED, and the connection goes on"
             <| fun (this: ServerFixture) ->
                 let c = this.Connect()
@@ -55,6 +58,7 @@ module E2eLogin =
                 Expect.stringStarts wrong "ERR AUTH_FAILED " "wrong"
                 Expect.equal unknown wrong "unknown"
                 c.Login("charlie", "hello789")
+
             case "an unknown user takes the time of a wrong password (bcrypt either way)"
             <| fun (this: ServerFixture) ->
                 let c, name = this.User "timing"
@@ -77,6 +81,7 @@ module E2eLogin =
                 let unknown = samples |> List.map snd |> List.min
                 printfn "%s" ($"fastest: unknown user {unknown:F1} ms, wrong password {wrong:F1} ms")
                 Expect.isGreaterThan unknown (wrong * 0.5) $"unknown user {unknown} ms, wrong password {wrong} ms"
+
             case "REGISTER creates the account and logs in; the account works for a later LOGIN"
             <| fun (this: ServerFixture) ->
                 let name = this.Name "NewUser"
@@ -90,6 +95,7 @@ module E2eLogin =
                 Expect.equal (c.Command "/quit") "OK QUIT" "c.Command '/quit'"
                 c.WaitClosed()
                 this.Connect().Login(name.ToUpperInvariant(), pw)
+
             case "REGISTER of a taken name is USER_EXISTS, whatever its case"
             <| fun (this: ServerFixture) ->
                 let _, name = this.User "taken"
@@ -104,6 +110,7 @@ module E2eLogin =
                     Expect.stringStarts (c.Command line) "ERR USER_EXISTS " line
 
                 Expect.stringStarts (c.Command "/who") "ERR NOT_LOGGED_IN " "c.Command '/who'"
+
             case "REGISTER asks for --min-password characters; a refused REGISTER creates nothing"
             <| fun (this: ServerFixture) ->
                 let name = this.Name "short"
@@ -118,6 +125,7 @@ module E2eLogin =
                     (c.Command $"REGISTER {name} 1234567890")
                     $"OK REGISTER {name} lobby"
                     "c.Command $'REGISTER {name} 1234567890'"
+
             case "REGISTER counts characters, not UTF-16 code units"
             <| fun (this: ServerFixture) ->
                 let name = this.Name "emoji"
@@ -129,6 +137,7 @@ module E2eLogin =
                     (c.Command $"REGISTER {name} {String('\u00e9', 10)}")
                     $"OK REGISTER {name} lobby"
                     "c.Command $'REGISTER {name} {String('\\u00e9', 10)}'"
+
             case "passwords over 72 bytes are refused, never cut; 72 bytes work"
             <| fun (this: ServerFixture) ->
                 let c = this.Connect()
@@ -169,6 +178,7 @@ module E2eLogin =
                 let accented = this.Name "accent"
                 this.Connect().Register(accented, String('\u00e9', 36))
                 this.Connect().Login(accented, String('\u00e9', 36))
+
             case "a password is the rest of the line and may contain spaces"
             <| fun (this: ServerFixture) ->
                 let name = this.Name "spaces"
@@ -199,6 +209,7 @@ module E2eLogin =
                     let c = this.Connect()
                     Expect.stringStarts (c.Command line) "ERR BAD_ARGUMENT " "c.Command line"
                     c.Sync()
+
             case "a 32-character user name is valid"
             <| fun (this: ServerFixture) ->
                 let name = "u" + this.Name("").PadLeft(31, '0')
@@ -231,6 +242,7 @@ module E2eLogin =
                         (fun l -> l.StartsWith "MSG " || l.StartsWith "PUB "),
                         "a message from an anonymous client"
                     )
+
             case "/help, /ping and /quit work before login"
             <| fun (this: ServerFixture) ->
                 let c = this.Connect()
@@ -242,6 +254,7 @@ module E2eLogin =
                 Expect.equal (c.Command "/ping tok-1") "OK PONG tok-1" "c.Command '/ping tok-1'"
                 Expect.equal (c.Command "/quit") "OK QUIT" "c.Command '/quit'"
                 c.WaitClosed()
+
             case "after login, LOGIN and REGISTER are ALREADY_LOGGED_IN and change nothing"
             <| fun (this: ServerFixture) ->
                 let c, name = this.User "twice"
@@ -259,6 +272,7 @@ module E2eLogin =
 
                 Expect.contains (Lines.items "WHO" (c.Command "/who")) name "Lines.items 'WHO' (c.Command '/who')"
                 this.Connect().Register(other, pw)
+
             case "after login: /help is INFO lines then OK HELP; /ping answers with and without token"
             <| fun (this: ServerFixture) ->
                 let c, _ = this.User "helper"
@@ -270,6 +284,7 @@ module E2eLogin =
                 Expect.all lines (fun (l: string) -> l.StartsWith "INFO ") "lines"
                 Expect.equal (c.Command "/ping") "OK PONG" "c.Command '/ping'"
                 Expect.equal (c.Command "/ping some token") "OK PONG some token" "c.Command '/ping some token'"
+
             case "/quit after login: OK QUIT, the connection closes, the room sees SYS LEAVE"
             <| fun (this: ServerFixture) ->
                 let w, _ = this.User "stay"

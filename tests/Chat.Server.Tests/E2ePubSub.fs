@@ -36,6 +36,7 @@ module E2ePubSub =
                     Expect.stringStarts (a.Command line) "ERR BAD_ARGUMENT " line
 
                 Expect.equal (a.Command "/subs") "OK SUBS" "a.Command '/subs'"
+
             case "/subscribe to an offline user is OK, folded to lower case"
             <| fun (this: ServerFixture) ->
                 let target = offline this "Off"
@@ -47,6 +48,7 @@ module E2ePubSub =
                     "a.Command $'/subscribe {target.ToUpperInvariant()}'"
 
                 Expect.equal (a.Command "/subs") $"OK SUBS {target.ToLowerInvariant()}" "a.Command '/subs'"
+
             case "/subs is sorted; /unsubscribe removes, and is OK when not subscribed"
             <| fun (this: ServerFixture) ->
                 let n = this.Name "t"
@@ -76,6 +78,7 @@ module E2ePubSub =
                     "Lines.items 'SUBS' (a.Command '/subs')"
 
                 Expect.stringStarts (a.Command "/unsubscribe") "ERR BAD_ARGUMENT " "a.Command '/unsubscribe'"
+
             case "/publish: PUB with one id to online subscribers in any room; OK PUBLISH <id> <n>"
             <| fun (this: ServerFixture) ->
                 let room = this.Name "pub"
@@ -103,6 +106,7 @@ module E2ePubSub =
                 bystander.AssertNotReceived(news, "a publication it did not subscribe to")
                 p.AssertNotReceived(news, "its own publication (it gets OK PUBLISH)")
                 near.AssertNotReceived((fun l -> l.StartsWith "MSG " && news l), "a publication as a room message")
+
             case "/publish without subscribers is OK PUBLISH <id> 0; ids differ; no text is BAD_ARGUMENT"
             <| fun (this: ServerFixture) ->
                 let p, _ = this.User "lonely"
@@ -112,6 +116,7 @@ module E2ePubSub =
                 Expect.notEqual id2 id1 "id2"
                 Expect.stringStarts (p.Command "/publish") "ERR BAD_ARGUMENT " "p.Command '/publish'"
                 Expect.stringStarts (p.Command "/publish    ") "ERR BAD_ARGUMENT " "p.Command '/publish '"
+
             case "subscriptions outlive sessions, until /unsubscribe"
             <| fun (this: ServerFixture) ->
                 let p, pn = this.User "p"
@@ -148,6 +153,7 @@ module E2ePubSub =
                     "p.Command '/publish after unsubscribe' |> Lines.published |> snd"
 
                 s2.AssertNotReceived((fun l -> l.Contains "after unsubscribe"), "a publication after /unsubscribe")
+
             case "per-publisher order: room messages and publications arrive in the order sent"
             <| fun (this: ServerFixture) ->
                 let room = this.Name "order"

@@ -25,6 +25,7 @@ module E2eRooms =
                 for x in [ a; b; c ] do
                     x.Sync()
                     Expect.hasLength (x.Received |> List.filter (fun l -> l.Contains "double spaces")) 1 "once"
+
             case "//text sends the room message /text; it is not a command"
             <| fun (this: ServerFixture) ->
                 let room = this.Name "slash"
@@ -38,12 +39,14 @@ module E2eRooms =
                     (Lines.items "WHO" (a.Command "/who") |> List.head)
                     room
                     "Lines.items 'WHO' (a.Command '/who') |> List.head"
+
             case "logging in tells the lobby SYS JOIN lobby <me>, not me"
             <| fun (this: ServerFixture) ->
                 let w, _ = this.User "w"
                 let b, bn = this.User "b"
                 w.Expect $"SYS JOIN lobby {bn}" |> ignore
                 b.AssertNotReceived((fun l -> l.StartsWith "SYS " && l.EndsWith $" {bn}"), "an event about itself")
+
             case "/join: OK JOIN; the old room sees SYS LEAVE, the new one SYS JOIN; messages follow"
             <| fun (this: ServerFixture) ->
                 let r1, r2 = this.Name "one", this.Name "two"
@@ -66,6 +69,7 @@ module E2eRooms =
                 |> ignore
 
                 b.AssertNotReceived((fun l -> l.EndsWith " now in two"), "a message of the room it left")
+
             case "/join of my own room: OK JOIN and no events, whatever its case"
             <| fun (this: ServerFixture) ->
                 let room = this.Name "own"
@@ -87,6 +91,7 @@ module E2eRooms =
                     (Lines.items "WHO" (b.Command "/who") |> List.filter ((=) an))
                     1
                     "Lines.items 'WHO' (b.Command '/who') |> List.filter ((=) an)"
+
             case "room names are case-insensitive and checked"
             <| fun (this: ServerFixture) ->
                 let a, an = this.User "a"
@@ -109,6 +114,7 @@ module E2eRooms =
                     (a.Command("/join " + String.replicate 64 "r"))
                     ("OK JOIN " + String.replicate 64 "r")
                     "a.Command('/join ' + String.replicate 64 'r')"
+
             case "/leave goes back to the lobby: OK LEAVE <old>, the same events as /join lobby"
             <| fun (this: ServerFixture) ->
                 let room = this.Name "leave"
@@ -121,6 +127,7 @@ module E2eRooms =
                 let who = Lines.items "WHO" (a.Command "/who")
                 Expect.equal who.Head "lobby" "who.Head"
                 Expect.contains who.Tail an "who.Tail"
+
             case "/leave in the lobby: OK LEAVE lobby and no events"
             <| fun (this: ServerFixture) ->
                 let a, an = this.User "a"
@@ -131,6 +138,7 @@ module E2eRooms =
                     (fun l -> l.StartsWith "SYS " && l.EndsWith $" {an}"),
                     "events about a user that stayed"
                 )
+
             case "/quit and a dropped connection both end in SYS LEAVE <room> <me>"
             <| fun (this: ServerFixture) ->
                 let room = this.Name "gone"
@@ -144,6 +152,7 @@ module E2eRooms =
                 let who = Lines.items "WHO" (b.Command "/who")
                 Check.notContains who qn "who"
                 Check.notContains who dn "who"
+
             case "/rooms lists the rooms with members and their counts, sorted by name"
             <| fun (this: ServerFixture) ->
                 let n = this.Name "s"
@@ -165,6 +174,7 @@ module E2eRooms =
                     |> List.filter (fun i -> i.StartsWith n)
 
                 Expect.equal after ([ $"{n}-b:1"; $"{n}.a:2"; $"{n}9:1" ]) "after"
+
             case "/who lists the members of my room, sorted"
             <| fun (this: ServerFixture) ->
                 let room = this.Name "who"
@@ -188,6 +198,7 @@ module E2eRooms =
                     (clients.Head.Command "/who")
                     ($"OK WHO {room} " + String.concat " " sorted)
                     "clients.Head.Command '/who'"
+
             case "/users lists everyone online, sorted, once each; a user who quit is gone"
             <| fun (this: ServerFixture) ->
                 let a, an = this.User "a"

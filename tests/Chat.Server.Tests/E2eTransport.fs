@@ -49,6 +49,7 @@ module E2eTransport =
                             (received[0])
                             0x15uy
                             $"expected a TLS alert record or nothing, got {shown} ({error})"
+
             case "a TLS 1.1 client is refused (when the platform lets it try)"
             <| fun (this: ServerFixture) ->
                 use tcp = Raw.connect this.Server.Port
@@ -86,6 +87,7 @@ module E2eTransport =
                         "string c.Ssl.NegotiatedCipherSuite"
 
                     Expect.equal (c.Command $"/ping {token}") $"OK PONG {token}" "c.Command $'/ping {token}'"
+
             case "a TLS 1.2 client offering only a CBC suite gets no HELLO and is closed"
             <| fun (this: ServerFixture) ->
                 use tcp = Raw.connect this.Server.Port
@@ -113,6 +115,7 @@ module E2eTransport =
                     let received, closed, error = Raw.readStreamToEnd ssl
                     Expect.isEmpty (Encoding.UTF8.GetString received) error
                     Expect.isTrue closed "closed"
+
             case "the server presents the certificate of --cert-dir, for localhost and 127.0.0.1, and logs its SHA-256"
             <| fun (this: ServerFixture) ->
                 let file = X509Certificate2.CreateFromPem(File.ReadAllText this.Server.CertFile)
@@ -147,6 +150,7 @@ module E2eTransport =
                 Expect.isTrue
                     (logged |> List.exists (fun l -> l.Contains sha))
                     $"SHA-256 {sha} in\n{this.Server.OutputText()}"
+
             case "a second start with the same --cert-dir reuses the certificate"
             <| fun (this: ServerFixture) ->
                 let before = File.ReadAllBytes this.Server.CertFile
@@ -156,6 +160,7 @@ module E2eTransport =
                 let der = X509Certificate2.CreateFromPem(pem).RawData
                 let c = this.ConnectTo(again, "again")
                 Expect.equal (c.Ssl.RemoteCertificate.GetRawCertData()) (der) "c.Ssl.RemoteCertificate.GetRawCertData()"
+
             case "instances started on one --cert-dir present one certificate, each with its --server-id"
             <| fun (this: ServerFixture) ->
                 let nodes = ServerProcess.StartCluster(2, [], "edge")
@@ -177,7 +182,6 @@ module E2eTransport =
 /// --handshake-timeout and --login-timeout.
 module E2eTimeouts =
     let closedWithin (tcp: TcpClient) =
-
         let sw = Stopwatch.StartNew()
         let received, closed, error = Raw.readToEnd tcp
         Expect.isTrue closed "still open after 10 s"
@@ -191,18 +195,21 @@ module E2eTimeouts =
             <| fun (this: ServerFixture) ->
                 use tcp = Raw.connect this.Server.Port
                 Expect.isGreaterThan (closedWithin tcp) (TimeSpan.FromSeconds 0.5) "closedWithin tcp"
+
             case "a TLS handshake that stalls is dropped after the handshake timeout"
             <| fun (this: ServerFixture) ->
                 use tcp = Raw.connect this.Server.Port
                 let hello = Raw.clientHello 0x0303
                 tcp.GetStream().Write(hello, 0, 20)
                 Expect.isGreaterThan (closedWithin tcp) (TimeSpan.FromSeconds 0.5) "closedWithin tcp"
+
             case "no login within the login timeout: ERR LOGIN_TIMEOUT, then closed"
             <| fun (this: ServerFixture) ->
                 let c = this.Connect()
                 Expect.equal (c.Command "/ping not a login") "OK PONG not a login" "c.Command '/ping not a login'"
                 c.ExpectPrefix("ERR LOGIN_TIMEOUT ", TimeSpan.FromSeconds 10.0) |> ignore
                 c.WaitClosed()
+
             case "a session that logged in in time stays"
             <| fun (this: ServerFixture) ->
                 let c, _ = this.User "quick"

@@ -162,6 +162,7 @@ module RedisBackendTests =
                     (h.Get [ "EXISTS"; "chat:server:schema:alive" ])
                     "0"
                     "h.Get [ 'EXISTS'; 'chat:server:schema:alive' ]"
+
             case "two servers claiming one user at once leave exactly one session"
             <| fun (h: RedisHarness) ->
                 let backends = [| h.On "race-a"; h.On "race-b" |]
@@ -213,6 +214,7 @@ module RedisBackendTests =
                     Expect.equal holders ([ server ]) u
 
                 Expect.equal (h.Get [ "SCARD"; "chat:online" ]) (string rounds) "h.Get [ 'SCARD'; 'chat:online' ]"
+
             case "every instance sees one total order, and each publisher's events in the order sent"
             <| fun (h: RedisHarness) ->
                 let instances = [ h.On "order-a"; h.On "order-b" ]
@@ -256,6 +258,7 @@ module RedisBackendTests =
 
                 for name in [ "ann"; "bob" ] do
                     Expect.equal (textsOf name) ([ 1..n ]) name
+
             case "malformed bus lines are dropped with a warning"
             <| fun (h: RedisHarness) ->
                 let b = h.On "listener"

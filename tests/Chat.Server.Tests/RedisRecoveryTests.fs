@@ -43,6 +43,7 @@ module RedisRecoveryTests =
                     (h.Get [ "HGET"; "chat:session:ann"; "sid" ])
                     (SessionId.value annSid)
                     "h.Get [ 'HGET'; 'chat:session:ann'; 'sid' ]"
+
             case "after a flush and a reconnect the local sessions are written again"
             <| fun (h: RedisHarness) ->
                 let ann, annSid, den = user "ann", newSid (), room "den"
@@ -95,6 +96,7 @@ module RedisRecoveryTests =
                 Expect.isFalse
                     (h.IsMember "chat:server:keeper:sessions" "cat")
                     "h.IsMember 'chat:server:keeper:sessions' 'cat'"
+
             case "while Redis is down calls fail fast with BackendUnavailable, and service resumes after"
             <| fun (h: RedisHarness) ->
                 let ann, annSid = user "ann", newSid ()
@@ -135,6 +137,7 @@ module RedisRecoveryTests =
 
                 let id = b.Say(lobby, ann, "back", now ()).Result
                 h.WaitForEvents "Said after the restart" (List.contains (BusEvent.Said(lobby, id, ann, "back")))
+
             case "connect gives up on an unreachable Redis with a clear error"
             <| fun (_: RedisHarness) ->
                 let listener = new TcpListener(IPAddress.Loopback, 0)
