@@ -63,7 +63,7 @@ module ClusterFailures =
                 Expect.equal (again.Command $"/join {room}") $"OK JOIN {room}" "again.Command $'/join {room}'"
                 w.Expect $"SYS JOIN {room} {vn}" |> ignore
                 Expect.contains (users w) vn "users w"
-                Check.notContains (users w) v2n "users w"
+                Expect.notContains (users w) v2n "users w"
 
                 Poll.until (TimeSpan.FromSeconds 10.0) "the dead server forgotten" (fun () ->
                     not (

@@ -51,7 +51,7 @@ module ClusterLoginLimits =
                     $"OK LOGIN {otherName} lobby"
                     "two.Command $'LOGIN {otherName} {Cluster.Password}'"
 
-                Check.notContains (users two) name "users two"
+                Expect.notContains (users two) name "users two"
 
             case "failed logins from one address count on every instance"
             <| fun (this: ClusterFixture) ->

@@ -105,7 +105,7 @@ module ClusterOutages =
 
                 Expect.equal
                     (Lines.items "WHO" (b.Command "/who"))
-                    ((room :: List.sort [ an; bn ]))
+                    (room :: List.sort [ an; bn ])
                     "Lines.items 'WHO' (b.Command '/who')"
 
                 for _ in 1..10 do
@@ -222,7 +222,11 @@ module ClusterOutages =
                 waitService v vn (TimeSpan.FromSeconds 15.0) |> ignore
                 waitService mate mn (TimeSpan.FromSeconds 15.0) |> ignore
                 waitUsers v (TimeSpan.FromSeconds 10.0) $"{wn} gone from /users" (List.contains wn >> not)
-                Check.notContains (Lines.items "WHO" (mate.Command "/who")) wn "Lines.items 'WHO' (mate.Command '/who')"
+
+                Expect.notContains
+                    (Lines.items "WHO" (mate.Command "/who"))
+                    wn
+                    "Lines.items 'WHO' (mate.Command '/who')"
 
                 for client in [ v; mate ] do
                     client.Expect($"SYS LEAVE lobby {wn}", TimeSpan.FromSeconds 5.0) |> ignore

@@ -16,7 +16,7 @@ module E2eHistory =
                     c.ExpectMatch((fun l -> l.StartsWith $"MSG {room} " && l.EndsWith $" {t}"), t)
                     |> Lines.msg
 
-                Expect.equal (r, text) ((room, t)) "(r, text)"
+                Expect.equal (r, text) (room, t) "(r, text)"
                 id
         ]
 
@@ -41,17 +41,17 @@ module E2eHistory =
 
                 Expect.equal
                     (lines |> List.map (fun (_, _, _, _, t) -> t))
-                    ((List.skip 5 texts))
+                    (List.skip 5 texts)
                     "lines |> List.map (fun (_, _, _, _, t) -> t)"
 
                 Expect.equal
                     (lines |> List.map (fun (_, id, _, _, _) -> id))
-                    ((List.skip 5 ids))
+                    (List.skip 5 ids)
                     "lines |> List.map (fun (_, id, _, _, _) -> id)"
 
                 for r, _, from, ms, _ in lines do
-                    Expect.equal (r, from) ((room, an)) "(r, from)"
-                    Check.inRange ms (before - 5_000L) (after + 5_000L) "ms"
+                    Expect.equal (r, from) (room, an) "(r, from)"
+                    Expect.inRange ms (before - 5_000L) (after + 5_000L) "ms"
 
                 Expect.hasLength (List.distinct ids) 25 "ids are unique within the room"
 
@@ -66,7 +66,7 @@ module E2eHistory =
 
                 Expect.equal
                     (lines |> List.map (fun (_, id, _, _, t) -> id, t))
-                    ((List.zip ids texts |> List.skip 102))
+                    (List.zip ids texts |> List.skip 102)
                     "lines |> List.map (fun (_, id, _, _, t) -> id, t)"
 
                 let reply, lines = history a "/history 500"
@@ -74,7 +74,7 @@ module E2eHistory =
 
                 Expect.equal
                     (lines |> List.map (fun (_, _, _, _, t) -> t))
-                    ((List.skip 5 texts))
+                    (List.skip 5 texts)
                     "lines |> List.map (fun (_, _, _, _, t) -> t)"
 
             case "/history shows everyone's messages of my room only, //text as /text"

@@ -229,7 +229,7 @@ module E2eHostile =
                 assertUnaffectedWith this observer ([ $"SYS JOIN {room} {name}" ])
                 vandal.Send "a real message at last"
                 let _, _, from, text = observer.ExpectPrefix $"MSG {room} " |> Lines.msg
-                Expect.equal (from, text) ((name, "a real message at last")) "(from, text)"
+                Expect.equal (from, text) (name, "a real message at last") "(from, text)"
 
             case "garbage sent one byte at a time is answered as if sent at once"
             <| fun (this: ServerFixture) ->
@@ -260,7 +260,7 @@ module E2eHostile =
                 for client in [ trickle; atOnce ] do
                     client.Send "/ping x"
                     client.Expect "OK PONG x" |> ignore
-                    Expect.equal client.Received (([ client.Hello ] @ expected @ [ "OK PONG x" ])) client.Name
+                    Expect.equal client.Received ([ client.Hello ] @ expected @ [ "OK PONG x" ]) client.Name
 
                 assertUnaffected this observer
 

@@ -45,10 +45,10 @@ module E2eLogin =
                 w.Expect "SYS JOIN lobby alice" |> ignore
                 c.Send "hi from Alice"
                 let _, _, from, text = w.ExpectPrefix "MSG lobby " |> Lines.msg
-                Expect.equal (from, text) (("alice", "hi from Alice")) "(from, text)"
+                Expect.equal (from, text) ("alice", "hi from Alice") "(from, text)"
                 let users = Lines.items "USERS" (w.Command "/users")
                 Expect.contains users "alice" "users"
-                Check.notContains users "Alice" "users"
+                Expect.notContains users "Alice" "users"
 
             case "unknown user and wrong password get the same AUTH_FAILED, and the connection goes on"
             <| fun (this: ServerFixture) ->

@@ -7,8 +7,9 @@ open Microsoft.FSharp.Reflection
 open Expecto
 open Chat.Testing
 
-/// Assertions Expecto has no word for, in its shape (actual first, the message last).
-module Check =
+/// Assertions Expecto has no word for, beside its own (`Expect.equal` and the others still
+/// resolve to Expecto's module): actual first, the message last.
+module Expect =
     /// Fails when `actual` contains `item`.
     let notContains (actual: seq<'a>) (item: 'a) (message: string) =
         if Seq.contains item actual then
