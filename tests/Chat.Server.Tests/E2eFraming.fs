@@ -7,10 +7,10 @@ open Chat.Testing
 
 /// Lines on the wire: terminators, length, encoding, control characters (PROTOCOL.md "Framing").
 module E2eFraming =
-    let bytes (s: string) = Encoding.UTF8.GetBytes s
+    let private bytes (s: string) = Encoding.UTF8.GetBytes s
 
     /// Two members of a new room: the one that sends, and one that listens.
-    let pair (this: ServerFixture) =
+    let private pair (this: ServerFixture) =
         let room = this.Name "frame"
         let a, an = this.UserIn("a", room)
         let b, _ = this.UserIn("b", room)

@@ -7,7 +7,7 @@ open Chat.Testing
 /// `/history [n]` (PROTOCOL.md "After login"), and `--history`.
 module E2eHistory =
     /// Sends `texts` to the room in one write and returns the MSG ids the sender saw, in order.
-    let say (c: LineClient) (room: string) (texts: string list) =
+    let private say (c: LineClient) (room: string) (texts: string list) =
         c.SendAll texts
 
         [
@@ -20,7 +20,7 @@ module E2eHistory =
                 id
         ]
 
-    let history (c: LineClient) (command: string) =
+    let private history (c: LineClient) (command: string) =
         c.Clear()
         let reply = c.Command command
         reply, c.TakeAll(fun l -> l.StartsWith "HIST ") |> List.map Lines.hist

@@ -57,7 +57,7 @@ module E2eSlowConsumer =
                 Expect.equal (texts sender) (List.ofSeq sent) "the sender"
                 Expect.isLessThan ((texts slow).Length) sent.Count "the slow client"
                 let errors = slow.Received |> List.filter (fun l -> l.StartsWith "ERR ")
-                printfn "%s" ($"sent {sent.Count}; the slow client got {(texts slow).Length}, then: {errors}")
+                printfn $"sent {sent.Count}; the slow client got {(texts slow).Length}, then: {errors}"
 
                 Expect.isTrue
                     (errors |> List.forall (fun l -> l.StartsWith "ERR SLOW_CONSUMER "))
@@ -187,7 +187,7 @@ module E2eNoLoginLimit =
 
 /// `--max-conns-per-address`: past it, a new connection is closed.
 module E2eMaxConnections =
-    let refused (port: int) =
+    let private refused (port: int) =
         use tcp = Raw.connect port
         let received, closed, error = Raw.readToEnd tcp
         Expect.isTrue closed "the connection over the limit is still open"

@@ -7,7 +7,7 @@ open Chat.Testing
 
 /// HELLO, LOGIN, REGISTER and what may be done before login (PROTOCOL.md "Before login", "Names").
 module E2eLogin =
-    let pw = ServerFixture.Password
+    let private pw = ServerFixture.Password
 
     [<Tests>]
     let tests =
@@ -79,7 +79,7 @@ module E2eLogin =
 
                 let wrong = samples |> List.map fst |> List.min
                 let unknown = samples |> List.map snd |> List.min
-                printfn "%s" ($"fastest: unknown user {unknown:F1} ms, wrong password {wrong:F1} ms")
+                printfn $"fastest: unknown user {unknown:F1} ms, wrong password {wrong:F1} ms"
                 Expect.isGreaterThan unknown (wrong * 0.5) $"unknown user {unknown} ms, wrong password {wrong} ms"
 
             case "REGISTER creates the account and logs in; the account works for a later LOGIN"

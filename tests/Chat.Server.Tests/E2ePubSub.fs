@@ -7,7 +7,7 @@ open Chat.Testing
 /// "Guarantees").
 module E2ePubSub =
     /// A registered account that is not online.
-    let offline (this: ServerFixture) (prefix: string) =
+    let private offline (this: ServerFixture) (prefix: string) =
         let c, name = this.User prefix
         Expect.equal (c.Command "/quit") "OK QUIT" "c.Command '/quit'"
         c.WaitClosed()
