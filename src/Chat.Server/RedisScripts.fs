@@ -8,6 +8,9 @@ open Chat.Domain
 // a script may touch keys it computes from what it reads.
 module internal RedisKeys =
     let bus = "chat:bus"
+    let busEpoch = "chat:bus:epoch"
+    let busSeq = "chat:bus:seq"
+    let busLog = "chat:bus:log"
     let user (u: Username) = "chat:user:" + Username.value u
     let session (u: Username) = "chat:session:" + Username.value u
     let online = "chat:online"
@@ -53,9 +56,14 @@ module internal RedisBusTemplate =
 /// sets in step with it.
 module internal RedisScripts =
     /// How many bus events `chat:bus:log` keeps for instances that missed some (about a minute of
-    /// heavy traffic); enough to bridge a lost subscription or a Redis restart.
+    /// heavy traffic); enough to bridge a lost subscription or a Redis restart. A gap up to this
+    /// long is read back whole, `BusReadCount` entries at a time (RedisBus).
     [<Literal>]
     let BusLogLength = 100000
+
+    /// How many `chat:bus:log` entries one read of a catch-up takes (one XRANGE ... COUNT).
+    [<Literal>]
+    let BusReadCount = 1000
 
     /// Every bus event goes out through `busPublish`: numbered (`chat:bus:seq`) within an epoch
     /// (`chat:bus:epoch`, new whenever Redis lost its data), kept in `chat:bus:log` under that
@@ -81,13 +89,6 @@ end
 
     /// ARGV line: one bus event.
     let announce = bus + "busPublish(ARGV[1])"
-
-    /// ARGV from -> the events after `from`, oldest first (at most 10000): [id, [e, line]].
-    let busLog =
-        "return redis.call('XRANGE', 'chat:bus:log', ARGV[1] .. '-1', '+', 'COUNT', 10000)"
-
-    /// -> {epoch, seq}: where the bus stands.
-    let busPosition = "return redis.call('MGET', 'chat:bus:epoch', 'chat:bus:seq')"
 
     let private helpers =
         bus
@@ -247,10 +248,6 @@ local rs = redis.call('SINTER', 'chat:followers:' .. from, 'chat:online')
 busPublish(ARGV[2] .. id .. ARGV[3] .. table.concat(rs, ',') .. ARGV[4])
 return {id, #rs}
 """
-
-    /// KEYS history; ARGV count -> the newest entries, newest first.
-    let history = "return redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[1])"
-
 
     /// KEYS counters; ARGV window seconds: counts a failure; a counter's window starts when it is created.
     let failed =
