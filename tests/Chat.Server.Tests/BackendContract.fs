@@ -2,7 +2,8 @@ namespace Chat.Server.Tests
 
 open System
 open System.Collections.Concurrent
-open NUnit.Framework
+open Expecto
+open Chat.Testing
 open Chat.Domain
 open Chat.Server
 
@@ -18,18 +19,14 @@ module internal Given =
 
     let within = TimeSpan.FromSeconds 10.0
     let lobby = RoomName.lobby
-    /// Is.EqualTo without NUnit 4's overload ambiguity for F# values (lists compare element-wise).
-    let eq (expected: 'a) = Is.EqualTo(box expected)
 
 open Given
 
-/// The state port's contract: every adapter passes the same tests (see the subclasses below).
-[<AbstractClass>]
-type BackendContract() =
+/// What a contract test works with: the backends it makes with `Backend` (through `create`, the
+/// adapter under test), their bus events, and what it owns; all disposed when the test ends.
+type ContractScope(create: int -> IChatBackend) =
     let events = ConcurrentQueue<BusEvent>()
     let owned = ResizeArray<IDisposable>()
-
-    abstract Create: historyLimit: int -> IChatBackend
 
     /// Bus events seen by backends made with `Backend`, in arrival order.
     member _.Events = List.ofSeq events
@@ -42,222 +39,254 @@ type BackendContract() =
 
     /// A fresh backend whose bus events are recorded.
     member this.Backend(?historyLimit: int) =
-        let b = this.Own(this.Create(defaultArg historyLimit 1000))
+        let b = this.Own(create (defaultArg historyLimit 1000))
         b.Listen this.Record
         b
 
     member this.WaitForEvents (what: string) (condition: BusEvent list -> bool) =
         Poll.until within what (fun () -> condition this.Events)
 
-    [<TearDown>]
-    member _.DisposeOwned() =
-        for d in Seq.rev owned do
-            d.Dispose()
+    interface ITestScope with
+        member _.EndTest() =
+            for d in Seq.rev owned do
+                d.Dispose()
 
-        owned.Clear()
-        events.Clear()
+            owned.Clear()
+            events.Clear()
+            []
 
-    [<Test>]
-    member this.``accounts are created once and never overwritten``() =
-        let b = this.Backend()
-        let alice = user "alice"
-        Assert.That(b.UserExists alice, Is.False)
-        Assert.That(b.PasswordHash alice, eq None)
-        Assert.That(b.CreateAccount(alice, "hash-1"), Is.True)
-        Assert.That(b.CreateAccount(alice, "hash-2"), Is.False)
-        Assert.That(b.PasswordHash alice, eq (Some "hash-1"))
-        Assert.That(b.UserExists alice, Is.True)
+        member _.Diagnostics() = ""
 
-    [<Test>]
-    member this.``reject policy refuses a second claim and leaves the first session alone``() =
-        let b = this.Backend()
-        let alice, first, second = user "alice", newSid (), newSid ()
-        Assert.That(b.Claim(alice, first, Reject), eq (Claimed None))
-        Assert.That(b.Claim(alice, second, Reject), eq AlreadyOnline)
-        Assert.That(b.Release(alice, second), eq None)
-        Assert.That(b.Online(), eq [ alice ])
-        Assert.That(b.Release(alice, first), eq (Some lobby))
-        Assert.That(b.Online(), Is.Empty)
+    interface IDisposable with
+        member this.Dispose() =
+            (this :> ITestScope).EndTest() |> ignore
 
-    [<Test>]
-    member this.``force-logout claim evicts the old session and returns its sid and room``() =
-        let b = this.Backend()
-        let alice, first, second, den = user "alice", newSid (), newSid (), room "den"
-        Assert.That(b.Claim(alice, first, ForceLogout), eq (Claimed None))
-        Assert.That(b.Move(alice, first, lobby, den), Is.True)
-        Assert.That(b.Claim(alice, second, ForceLogout), eq (Claimed(Some(first, den))))
-        Assert.That(b.Members den, Is.Empty)
-        Assert.That(b.Members lobby, eq [ alice ])
-        Assert.That(b.Rooms(), eq [ lobby, 1 ])
-        Assert.That(b.Online(), eq [ alice ])
+/// The state port's contract: every adapter passes the same tests (MemoryBackendContract below,
+/// RedisBackendContract in RedisBackendTests.fs).
+module BackendContract =
+    /// The contract's tests, for any adapter (see `ContractScope`).
+    let cases: Case<ContractScope> list = [
+        case "accounts are created once and never overwritten"
+        <| fun (this: ContractScope) ->
+            let b = this.Backend()
+            let alice = user "alice"
+            Expect.isFalse (b.UserExists alice) "b.UserExists alice"
+            Expect.equal (b.PasswordHash alice) None "b.PasswordHash alice"
+            Expect.isTrue (b.CreateAccount(alice, "hash-1")) "b.CreateAccount(alice, 'hash-1')"
+            Expect.isFalse (b.CreateAccount(alice, "hash-2")) "b.CreateAccount(alice, 'hash-2')"
+            Expect.equal (b.PasswordHash alice) (Some "hash-1") "b.PasswordHash alice"
+            Expect.isTrue (b.UserExists alice) "b.UserExists alice"
 
-    [<Test>]
-    member this.``release is fenced: a late release of an evicted session changes nothing``() =
-        let b = this.Backend()
-        let alice, first, second = user "alice", newSid (), newSid ()
-        b.Claim(alice, first, ForceLogout) |> ignore
-        b.Claim(alice, second, ForceLogout) |> ignore
-        Assert.That(b.Release(alice, first), eq None)
-        Assert.That(b.Online(), eq [ alice ])
-        Assert.That(b.Members lobby, eq [ alice ])
-        Assert.That(b.Release(alice, second), eq (Some lobby))
-        Assert.That(b.Release(alice, second), eq None)
-        Assert.That(b.Online(), Is.Empty)
-        Assert.That(b.Rooms(), Is.Empty)
+        case "reject policy refuses a second claim and leaves the first session alone"
+        <| fun (this: ContractScope) ->
+            let b = this.Backend()
+            let alice, first, second = user "alice", newSid (), newSid ()
+            Expect.equal (b.Claim(alice, first, Reject)) (Claimed None) "b.Claim(alice, first, Reject)"
+            Expect.equal (b.Claim(alice, second, Reject)) AlreadyOnline "b.Claim(alice, second, Reject)"
+            Expect.equal (b.Release(alice, second)) None "b.Release(alice, second)"
+            Expect.equal (b.Online()) ([ alice ]) "b.Online()"
+            Expect.equal (b.Release(alice, first)) (Some lobby) "b.Release(alice, first)"
+            Expect.isEmpty (b.Online()) "b.Online()"
 
-    [<Test>]
-    member this.``move is fenced by the session id``() =
-        let b = this.Backend()
-        let alice, first, second, den = user "alice", newSid (), newSid (), room "den"
-        b.Claim(alice, first, ForceLogout) |> ignore
-        b.Claim(alice, second, ForceLogout) |> ignore
-        Assert.That(b.Move(alice, first, lobby, den), Is.False)
-        Assert.That(b.Members den, Is.Empty)
-        Assert.That(b.Members lobby, eq [ alice ])
-        Assert.That(b.Move(alice, second, lobby, den), Is.True)
-        Assert.That(b.Members den, eq [ alice ])
-        Assert.That(b.Release(alice, second), eq (Some den))
+        case "force-logout claim evicts the old session and returns its sid and room"
+        <| fun (this: ContractScope) ->
+            let b = this.Backend()
+            let alice, first, second, den = user "alice", newSid (), newSid (), room "den"
+            Expect.equal (b.Claim(alice, first, ForceLogout)) (Claimed None) "b.Claim(alice, first, ForceLogout)"
+            Expect.isTrue (b.Move(alice, first, lobby, den)) "b.Move(alice, first, lobby, den)"
 
-    [<Test>]
-    member this.``rooms, members and online stay consistent through claims, moves and releases``() =
-        let b = this.Backend()
+            Expect.equal
+                (b.Claim(alice, second, ForceLogout))
+                (Claimed(Some(first, den)))
+                "b.Claim(alice, second, ForceLogout)"
 
-        let rooms () =
-            b.Rooms() |> List.sortBy (fst >> RoomName.value)
+            Expect.isEmpty (b.Members den) "b.Members den"
+            Expect.equal (b.Members lobby) ([ alice ]) "b.Members lobby"
+            Expect.equal (b.Rooms()) ([ lobby, 1 ]) "b.Rooms()"
+            Expect.equal (b.Online()) ([ alice ]) "b.Online()"
 
-        let online () =
-            b.Online() |> List.sortBy Username.value
+        case "release is fenced: a late release of an evicted session changes nothing"
+        <| fun (this: ContractScope) ->
+            let b = this.Backend()
+            let alice, first, second = user "alice", newSid (), newSid ()
+            b.Claim(alice, first, ForceLogout) |> ignore
+            b.Claim(alice, second, ForceLogout) |> ignore
+            Expect.equal (b.Release(alice, first)) None "b.Release(alice, first)"
+            Expect.equal (b.Online()) ([ alice ]) "b.Online()"
+            Expect.equal (b.Members lobby) ([ alice ]) "b.Members lobby"
+            Expect.equal (b.Release(alice, second)) (Some lobby) "b.Release(alice, second)"
+            Expect.equal (b.Release(alice, second)) None "b.Release(alice, second)"
+            Expect.isEmpty (b.Online()) "b.Online()"
+            Expect.isEmpty (b.Rooms()) "b.Rooms()"
 
-        let x, y = room "x", room "y"
+        case "move is fenced by the session id"
+        <| fun (this: ContractScope) ->
+            let b = this.Backend()
+            let alice, first, second, den = user "alice", newSid (), newSid (), room "den"
+            b.Claim(alice, first, ForceLogout) |> ignore
+            b.Claim(alice, second, ForceLogout) |> ignore
+            Expect.isFalse (b.Move(alice, first, lobby, den)) "b.Move(alice, first, lobby, den)"
+            Expect.isEmpty (b.Members den) "b.Members den"
+            Expect.equal (b.Members lobby) ([ alice ]) "b.Members lobby"
+            Expect.isTrue (b.Move(alice, second, lobby, den)) "b.Move(alice, second, lobby, den)"
+            Expect.equal (b.Members den) ([ alice ]) "b.Members den"
+            Expect.equal (b.Release(alice, second)) (Some den) "b.Release(alice, second)"
 
-        let (ann, annSid), (ben, benSid), (cat, catSid) =
-            (user "ann", newSid ()), (user "ben", newSid ()), (user "cat", newSid ())
+        case "rooms, members and online stay consistent through claims, moves and releases"
+        <| fun (this: ContractScope) ->
+            let b = this.Backend()
 
-        for u, s in [ ann, annSid; ben, benSid; cat, catSid ] do
-            Assert.That(b.Claim(u, s, Reject), eq (Claimed None))
+            let rooms () =
+                b.Rooms() |> List.sortBy (fst >> RoomName.value)
 
-        Assert.That(b.Move(ben, benSid, lobby, x) && b.Move(cat, catSid, lobby, x), Is.True)
-        Assert.That(rooms (), eq [ lobby, 1; x, 2 ])
-        Assert.That(b.Members x, eq [ ben; cat ])
-        Assert.That(online (), eq [ ann; ben; cat ])
-        Assert.That(b.Release(ben, benSid), eq (Some x))
-        Assert.That(rooms (), eq [ lobby, 1; x, 1 ])
-        Assert.That(b.Release(cat, catSid), eq (Some x))
-        Assert.That(b.Move(ann, annSid, lobby, y), Is.True)
-        Assert.That(rooms (), eq [ y, 1 ])
-        Assert.That(b.Members lobby, Is.Empty)
-        Assert.That(b.Release(ann, annSid), eq (Some y))
-        Assert.That(rooms (), Is.Empty)
-        Assert.That(online (), Is.Empty)
+            let online () =
+                b.Online() |> List.sortBy Username.value
 
-    [<Test>]
-    member this.``subscriptions are kept until unsubscribed``() =
-        let b = this.Backend()
-        let ann, ben, cat = user "ann", user "ben", user "cat"
-        b.Subscribe(ann, ben)
-        b.Subscribe(ann, cat)
-        b.Subscribe(ann, ben)
-        Assert.That(b.Subscriptions ann |> List.sortBy Username.value, eq [ ben; cat ])
-        Assert.That(b.Subscriptions ben, Is.Empty)
-        b.Unsubscribe(ann, ben)
-        b.Unsubscribe(ann, user "nobody")
-        Assert.That(b.Subscriptions ann, eq [ cat ])
+            let x, y = room "x", room "y"
 
-    [<Test>]
-    member this.``say returns distinct ids and delivers Said to the listener in order``() =
-        let b = this.Backend()
-        let ann, den = user "ann", room "den"
-        let texts = [ for i in 1..30 -> sprintf "hello %d\twith a tab, é and ✓" i ]
-        let ids = texts |> List.map (fun t -> b.Say(den, ann, t, now ()).Result)
-        Assert.That(List.distinct ids, Has.Length.EqualTo texts.Length)
-        let expected = List.map2 (fun id t -> BusEvent.Said(den, id, ann, t)) ids texts
-        this.WaitForEvents "every Said" (fun es -> es.Length >= texts.Length)
-        Assert.That(this.Events, eq expected)
+            let (ann, annSid), (ben, benSid), (cat, catSid) =
+                (user "ann", newSid ()), (user "ben", newSid ()), (user "cat", newSid ())
 
-    [<Test>]
-    member this.``publish counts only online followers and names them as recipients``() =
-        let b = this.Backend()
+            for u, s in [ ann, annSid; ben, benSid; cat, catSid ] do
+                Expect.equal (b.Claim(u, s, Reject)) (Claimed None) "b.Claim(u, s, Reject)"
 
-        let pat, f1, f2, offline, stranger =
-            user "pat", user "f1", user "f2", user "f3", user "stranger"
+            Expect.isTrue
+                (b.Move(ben, benSid, lobby, x) && b.Move(cat, catSid, lobby, x))
+                "b.Move(ben, benSid, lobby, x) && b.Move(cat, catSid, lobby, x)"
 
-        for f in [ f1; f2; offline ] do
-            b.Subscribe(f, pat)
+            Expect.equal (rooms ()) ([ lobby, 1; x, 2 ]) "rooms ()"
+            Expect.equal (b.Members x) ([ ben; cat ]) "b.Members x"
+            Expect.equal (online ()) ([ ann; ben; cat ]) "online ()"
+            Expect.equal (b.Release(ben, benSid)) (Some x) "b.Release(ben, benSid)"
+            Expect.equal (rooms ()) ([ lobby, 1; x, 1 ]) "rooms ()"
+            Expect.equal (b.Release(cat, catSid)) (Some x) "b.Release(cat, catSid)"
+            Expect.isTrue (b.Move(ann, annSid, lobby, y)) "b.Move(ann, annSid, lobby, y)"
+            Expect.equal (rooms ()) ([ y, 1 ]) "rooms ()"
+            Expect.isEmpty (b.Members lobby) "b.Members lobby"
+            Expect.equal (b.Release(ann, annSid)) (Some y) "b.Release(ann, annSid)"
+            Expect.isEmpty (rooms ()) "rooms ()"
+            Expect.isEmpty (online ()) "online ()"
 
-        for u in [ f1; f2; stranger ] do
-            b.Claim(u, newSid (), Reject) |> ignore
+        case "subscriptions are kept until unsubscribed"
+        <| fun (this: ContractScope) ->
+            let b = this.Backend()
+            let ann, ben, cat = user "ann", user "ben", user "cat"
+            b.Subscribe(ann, ben)
+            b.Subscribe(ann, cat)
+            b.Subscribe(ann, ben)
 
-        let id1, n1 = b.Publish(pat, "news")
-        Assert.That(n1, eq 2)
-        b.Unsubscribe(f2, pat)
-        let id2, n2 = b.Publish(pat, "more news")
-        Assert.That((n2, id2 <> id1), eq ((1, true)))
-        this.WaitForEvents "both Published" (fun es -> es.Length >= 2)
+            Expect.equal
+                (b.Subscriptions ann |> List.sortBy Username.value)
+                ([ ben; cat ])
+                "b.Subscriptions ann |> List.sortBy Username.value"
 
-        match this.Events with
-        | [ BusEvent.Published(i1, p1, "news", r1); BusEvent.Published(i2, p2, "more news", r2) ] ->
-            Assert.That((i1, p1, Set.ofList r1), eq ((id1, pat, set [ f1; f2 ])))
-            Assert.That((i2, p2, r2), eq ((id2, pat, [ f1 ])))
-        | other -> Assert.Fail(sprintf "unexpected events %A" other)
+            Expect.isEmpty (b.Subscriptions ben) "b.Subscriptions ben"
+            b.Unsubscribe(ann, ben)
+            b.Unsubscribe(ann, user "nobody")
+            Expect.equal (b.Subscriptions ann) ([ cat ]) "b.Subscriptions ann"
 
-    [<Test>]
-    member this.``history keeps the last messages up to the limit, oldest first``() =
-        let b = this.Backend(historyLimit = 5)
-        let ann, den = user "ann", room "den"
+        case "say returns distinct ids and delivers Said to the listener in order"
+        <| fun (this: ContractScope) ->
+            let b = this.Backend()
+            let ann, den = user "ann", room "den"
+            let texts = [ for i in 1..30 -> sprintf "hello %d\twith a tab, é and ✓" i ]
+            let ids = texts |> List.map (fun t -> b.Say(den, ann, t, now ()).Result)
+            Expect.hasLength (List.distinct ids) texts.Length "List.distinct ids"
+            let expected = List.map2 (fun id t -> BusEvent.Said(den, id, ann, t)) ids texts
+            this.WaitForEvents "every Said" (fun es -> es.Length >= texts.Length)
+            Expect.equal this.Events expected "this.Events"
 
-        let sent = [
-            for i in 1..8 ->
-                let text = sprintf "message %d" i
-                let ms = 1_700_000_000_000L + int64 i
+        case "publish counts only online followers and names them as recipients"
+        <| fun (this: ContractScope) ->
+            let b = this.Backend()
 
-                {
-                    Id = b.Say(den, ann, text, ms).Result
-                    From = ann
-                    UnixMs = ms
-                    Text = text
-                }
-        ]
+            let pat, f1, f2, offline, stranger =
+                user "pat", user "f1", user "f2", user "f3", user "stranger"
 
-        Assert.That(b.History(den, 100), eq (List.skip 3 sent))
-        Assert.That(b.History(den, 2), eq (List.skip 6 sent))
-        Assert.That(b.History(room "elsewhere", 10), Is.Empty)
+            for f in [ f1; f2; offline ] do
+                b.Subscribe(f, pat)
 
-    [<Test>]
-    member this.``failed logins are counted per user and per address``() =
-        let b = this.Backend()
-        let ann, ben = user "ann", user "ben"
-        Assert.That(b.FailedLogins(ann, "10.0.0.1"), eq ((0, 0)))
+            for u in [ f1; f2; stranger ] do
+                b.Claim(u, newSid (), Reject) |> ignore
 
-        for _ in 1..3 do
-            b.RecordFailedLogin(ann, "10.0.0.1")
+            let id1, n1 = b.Publish(pat, "news")
+            Expect.equal n1 2 "n1"
+            b.Unsubscribe(f2, pat)
+            let id2, n2 = b.Publish(pat, "more news")
+            Expect.equal (n2, id2 <> id1) ((1, true)) "(n2, id2 <> id1)"
+            this.WaitForEvents "both Published" (fun es -> es.Length >= 2)
 
-        for _ in 1..2 do
-            b.RecordFailedLogin(ben, "10.0.0.1")
+            match this.Events with
+            | [ BusEvent.Published(i1, p1, "news", r1); BusEvent.Published(i2, p2, "more news", r2) ] ->
+                Expect.equal (i1, p1, Set.ofList r1) ((id1, pat, set [ f1; f2 ])) "(i1, p1, Set.ofList r1)"
+                Expect.equal (i2, p2, r2) ((id2, pat, [ f1 ])) "(i2, p2, r2)"
+            | other -> failtest (sprintf "unexpected events %A" other)
 
-        b.RecordFailedLogin(ann, "::1")
-        Assert.That(b.FailedLogins(ann, "10.0.0.1"), eq ((4, 5)))
-        Assert.That(b.FailedLogins(ben, "::1"), eq ((2, 1)))
-        Assert.That(b.FailedLogins(user "cat", "10.0.0.2"), eq ((0, 0)))
+        case "history keeps the last messages up to the limit, oldest first"
+        <| fun (this: ContractScope) ->
+            let b = this.Backend(historyLimit = 5)
+            let ann, den = user "ann", room "den"
 
-    [<Test>]
-    member this.``announced events reach the listener in order``() =
-        let b = this.Backend()
-        let ann, sid, den = user "ann", newSid (), room "den"
+            let sent = [
+                for i in 1..8 ->
+                    let text = sprintf "message %d" i
+                    let ms = 1_700_000_000_000L + int64 i
 
-        let sent = [
-            BusEvent.Entered(ann, sid, lobby)
-            BusEvent.Moved(ann, sid, lobby, den)
-            BusEvent.Exited(ann, sid, den)
-            BusEvent.Kicked(ann, sid)
-        ]
+                    {
+                        Id = b.Say(den, ann, text, ms).Result
+                        From = ann
+                        UnixMs = ms
+                        Text = text
+                    }
+            ]
 
-        for e in sent do
-            b.Announce e
+            Expect.equal (b.History(den, 100)) (List.skip 3 sent) "b.History(den, 100)"
+            Expect.equal (b.History(den, 2)) (List.skip 6 sent) "b.History(den, 2)"
+            Expect.isEmpty (b.History(room "elsewhere", 10)) "b.History(room 'elsewhere', 10)"
 
-        this.WaitForEvents "every announced event" (fun es -> es.Length >= sent.Length)
-        Assert.That(this.Events, eq sent)
+        case "failed logins are counted per user and per address"
+        <| fun (this: ContractScope) ->
+            let b = this.Backend()
+            let ann, ben = user "ann", user "ben"
+            Expect.equal (b.FailedLogins(ann, "10.0.0.1")) ((0, 0)) "b.FailedLogins(ann, '10.0.0.1')"
 
-[<TestFixture>]
-type MemoryBackendContract() =
-    inherit BackendContract()
-    override _.Create historyLimit = new MemoryBackend(historyLimit, now)
+            for _ in 1..3 do
+                b.RecordFailedLogin(ann, "10.0.0.1")
+
+            for _ in 1..2 do
+                b.RecordFailedLogin(ben, "10.0.0.1")
+
+            b.RecordFailedLogin(ann, "::1")
+            Expect.equal (b.FailedLogins(ann, "10.0.0.1")) ((4, 5)) "b.FailedLogins(ann, '10.0.0.1')"
+            Expect.equal (b.FailedLogins(ben, "::1")) ((2, 1)) "b.FailedLogins(ben, '::1')"
+            Expect.equal (b.FailedLogins(user "cat", "10.0.0.2")) ((0, 0)) "b.FailedLogins(user 'cat', '10.0.0.2')"
+
+        case "announced events reach the listener in order"
+        <| fun (this: ContractScope) ->
+            let b = this.Backend()
+            let ann, sid, den = user "ann", newSid (), room "den"
+
+            let sent = [
+                BusEvent.Entered(ann, sid, lobby)
+                BusEvent.Moved(ann, sid, lobby, den)
+                BusEvent.Exited(ann, sid, den)
+                BusEvent.Kicked(ann, sid)
+            ]
+
+            for e in sent do
+                b.Announce e
+
+            this.WaitForEvents "every announced event" (fun es -> es.Length >= sent.Length)
+            Expect.equal this.Events sent "this.Events"
+    ]
+
+
+/// The contract on the in-memory adapter: nothing shared, so in parallel.
+module MemoryBackendContract =
+    [<Tests>]
+    let tests =
+        Harness.perTest
+            "MemoryBackendContract"
+            true
+            (fun () -> new ContractScope(fun historyLimit -> new MemoryBackend(historyLimit, now)))
+            BackendContract.cases

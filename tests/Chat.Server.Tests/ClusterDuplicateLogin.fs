@@ -3,7 +3,8 @@ namespace Chat.Server.Tests
 open System
 open System.Threading
 open System.Threading.Tasks
-open NUnit.Framework
+open Expecto
+open Chat.Testing
 open ClusterTesting
 
 module ClusterLogins =
@@ -17,7 +18,7 @@ module ClusterLogins =
         let names = [
             for _ in 1..rounds ->
                 let client, name = c.User(1, "race")
-                Assert.That(client.Command "/quit", Is.EqualTo "OK QUIT")
+                Expect.equal (client.Command "/quit") "OK QUIT" "client.Command '/quit'"
                 name
         ]
 
@@ -47,7 +48,7 @@ module ClusterLogins =
         |> Task.WaitAll
 
         // Its reply; a session evicted at once may get its FORCED_LOGOUT instead.
-        let reply (client: TestClient) =
+        let reply (client: LineClient) =
             client.ExpectMatch(
                 (fun l -> l.StartsWith "OK " || l.StartsWith "ERR " || l = forcedLogout),
                 "a reply to LOGIN"
@@ -56,132 +57,167 @@ module ClusterLogins =
         [ one, reply one; two, reply two ]
 
 /// `--duplicate-login force-logout` on two instances.
-[<TestFixture>]
-type ClusterForceLogout() =
-    inherit ClusterFixture([ "--duplicate-login"; "force-logout" ], 2, "force")
+module ClusterForceLogout =
+    [<Tests>]
+    let tests =
+        ClusterSuite.tests "ClusterForceLogout" ([ "--duplicate-login"; "force-logout" ], 2, "force") [
+            case "a login on another instance logs out the earlier session, and its cleanup spares the new one"
+            <| fun (this: ClusterFixture) ->
 
-    [<Test>]
-    member this.``a login on another instance logs out the earlier session, and its cleanup spares the new one``() =
-        let c = this.Cluster
-        let room = c.Name "room"
-        let old, name = c.UserIn(1, "x", room)
-        let mate, _ = c.UserIn(1, "mate", room)
-        let watcher, _ = c.User(2, "watch")
-        let fresh = c.Connect(2, "fresh")
-        Assert.That(fresh.Command $"LOGIN {name} {Cluster.Password}", Is.EqualTo $"OK LOGIN {name} lobby")
-        old.Expect ClusterLogins.forcedLogout |> ignore
-        old.WaitClosed()
-        Assert.That(old.Received |> List.last, Is.EqualTo ClusterLogins.forcedLogout, "nothing after FORCED_LOGOUT")
-        mate.Expect $"SYS LEAVE {room} {name}" |> ignore
-        watcher.Expect $"SYS JOIN lobby {name}" |> ignore
-        // The old connection has ended on node 1 and released its (fenced) session.
-        c.WaitLog(1, $"logout user={name} ", TimeSpan.FromSeconds 10.0)
+                let c = this.Cluster
+                let room = c.Name "room"
+                let old, name = c.UserIn(1, "x", room)
+                let mate, _ = c.UserIn(1, "mate", room)
+                let watcher, _ = c.User(2, "watch")
+                let fresh = c.Connect(2, "fresh")
 
-        for client in [ watcher; mate ] do
-            Assert.That(users client |> List.filter ((=) name), Has.Length.EqualTo 1, client.Describe())
+                Expect.equal
+                    (fresh.Command $"LOGIN {name} {Cluster.Password}")
+                    $"OK LOGIN {name} lobby"
+                    "fresh.Command $'LOGIN {name} {Cluster.Password}'"
 
-        Assert.That(Lines.items "WHO" (watcher.Command "/who") |> List.filter ((=) name), Has.Length.EqualTo 1)
-        watcher.AssertNotReceived((fun l -> l = $"SYS LEAVE lobby {name}"), "a LEAVE for the session that stayed")
-        // The new session is the one shared state knows: it moves, and talks.
-        Assert.That(fresh.Command $"/join {room}", Is.EqualTo $"OK JOIN {room}")
-        mate.Expect $"SYS JOIN {room} {name}" |> ignore
-        fresh.Send "still here"
+                old.Expect ClusterLogins.forcedLogout |> ignore
+                old.WaitClosed()
+                Expect.equal (old.Received |> List.last) ClusterLogins.forcedLogout "nothing after FORCED_LOGOUT"
+                mate.Expect $"SYS LEAVE {room} {name}" |> ignore
+                watcher.Expect $"SYS JOIN lobby {name}" |> ignore
+                // The old connection has ended on node 1 and released its (fenced) session.
+                c.WaitLog(1, $"logout user={name} ", TimeSpan.FromSeconds 10.0)
 
-        mate.ExpectMatch((fun l -> Lines.isMsgFrom name l && l.EndsWith " still here"), "the new session's MSG")
-        |> ignore
+                for client in [ watcher; mate ] do
+                    Expect.hasLength (users client |> List.filter ((=) name)) 1 (client.Describe())
 
-    [<Test>]
-    member this.``simultaneous logins on two instances leave at most one session``() =
-        let c = this.Cluster
-        let watcher, _ = c.User(2, "w")
+                Expect.hasLength
+                    (Lines.items "WHO" (watcher.Command "/who") |> List.filter ((=) name))
+                    1
+                    "Lines.items 'WHO' (watcher.Command '/who') |> List.filter ((=) name)"
 
-        for name in ClusterLogins.accounts c 30 do
-            let outcome = ClusterLogins.race c name
-
-            for client, reply in outcome do
-                if reply = ClusterLogins.forcedLogout then
-                    TestContext.Out.WriteLine($"{client.Name}: SYS FORCED_LOGOUT came without OK LOGIN before it")
-                else
-                    Assert.That(reply, Is.EqualTo $"OK LOGIN {name} lobby", client.Describe())
-
-            // The later claim wins; the earlier session is told and closed.
-            let alive () =
-                outcome |> List.filter (fun (client, _) -> not client.IsClosed) |> List.map fst
-
-            try
-                Poll.until (TimeSpan.FromSeconds 10.0) $"at most one connection of {name} left" (fun () ->
-                    (alive ()).Length <= 1)
-            with :? TimeoutException as e ->
-                let session = this.Redis.Command [ "HGETALL"; $"chat:session:{name}" ]
-                // Which of them shared state still knows: a fenced /join tells.
-                let joins = [
-                    for client, _ in outcome ->
-                        let reply = client.Command "/join probe"
-                        $"{client.Name}: /join probe -> {reply}"
-                ]
-
-                Assert.Fail(
-                    $"{e.Message}: both connections stay logged in, none got SYS FORCED_LOGOUT.\n"
-                    + $"chat:session:{name} = {session.Replace('\n', ' ')}\n"
-                    + String.concat "\n" joins
-                    + "\n"
-                    + String.concat "\n" [ for client, _ in outcome -> client.Describe() ]
+                watcher.AssertNotReceived(
+                    (fun l -> l = $"SYS LEAVE lobby {name}"),
+                    "a LEAVE for the session that stayed"
                 )
+                // The new session is the one shared state knows: it moves, and talks.
+                Expect.equal (fresh.Command $"/join {room}") $"OK JOIN {room}" "fresh.Command $'/join {room}'"
+                mate.Expect $"SYS JOIN {room} {name}" |> ignore
+                fresh.Send "still here"
 
-            for client, _ in outcome do
-                if client.IsClosed then
-                    Assert.That(client.Received |> List.last, Is.EqualTo ClusterLogins.forcedLogout, client.Describe())
+                mate.ExpectMatch((fun l -> Lines.isMsgFrom name l && l.EndsWith " still here"), "the new session's MSG")
+                |> ignore
 
-            match alive () with
-            | [ survivor ] ->
-                Assert.That(survivor.Command "/join after-race", Is.EqualTo "OK JOIN after-race", survivor.Describe())
-                Assert.That(users watcher |> List.filter ((=) name), Has.Length.EqualTo 1)
-                Assert.That(survivor.Command "/quit", Is.EqualTo "OK QUIT")
-            | _ -> ()
+            case "simultaneous logins on two instances leave at most one session"
+            <| fun (this: ClusterFixture) ->
+                let c = this.Cluster
+                let watcher, _ = c.User(2, "w")
 
-            waitUsers watcher (TimeSpan.FromSeconds 10.0) $"{name} offline" (List.contains name >> not)
+                for name in ClusterLogins.accounts c 30 do
+                    let outcome = ClusterLogins.race c name
+
+                    for client, reply in outcome do
+                        if reply = ClusterLogins.forcedLogout then
+                            printfn "%s" ($"{client.Name}: SYS FORCED_LOGOUT came without OK LOGIN before it")
+                        else
+                            Expect.equal reply $"OK LOGIN {name} lobby" (client.Describe())
+
+                    // The later claim wins; the earlier session is told and closed.
+                    let alive () =
+                        outcome |> List.filter (fun (client, _) -> not client.IsClosed) |> List.map fst
+
+                    try
+                        Poll.until (TimeSpan.FromSeconds 10.0) $"at most one connection of {name} left" (fun () ->
+                            (alive ()).Length <= 1)
+                    with :? TimeoutException as e ->
+                        let session = this.Redis.Command [ "HGETALL"; $"chat:session:{name}" ]
+                        // Which of them shared state still knows: a fenced /join tells.
+                        let joins = [
+                            for client, _ in outcome ->
+                                let reply = client.Command "/join probe"
+                                $"{client.Name}: /join probe -> {reply}"
+                        ]
+
+                        failtest (
+                            $"{e.Message}: both connections stay logged in, none got SYS FORCED_LOGOUT.\n"
+                            + $"chat:session:{name} = {session.Replace('\n', ' ')}\n"
+                            + String.concat "\n" joins
+                            + "\n"
+                            + String.concat "\n" [ for client, _ in outcome -> client.Describe() ]
+                        )
+
+                    for client, _ in outcome do
+                        if client.IsClosed then
+                            Expect.equal (client.Received |> List.last) ClusterLogins.forcedLogout (client.Describe())
+
+                    match alive () with
+                    | [ survivor ] ->
+                        Expect.equal (survivor.Command "/join after-race") "OK JOIN after-race" (survivor.Describe())
+
+                        Expect.hasLength
+                            (users watcher |> List.filter ((=) name))
+                            1
+                            "users watcher |> List.filter ((=) name)"
+
+                        Expect.equal (survivor.Command "/quit") "OK QUIT" "survivor.Command '/quit'"
+                    | _ -> ()
+
+                    waitUsers watcher (TimeSpan.FromSeconds 10.0) $"{name} offline" (List.contains name >> not)
+        ]
 
 /// `--duplicate-login reject` on two instances.
-[<TestFixture>]
-type ClusterRejectDuplicate() =
-    inherit ClusterFixture([ "--duplicate-login"; "reject" ], 2, "reject")
+module ClusterRejectDuplicate =
+    [<Tests>]
+    let tests =
+        ClusterSuite.tests "ClusterRejectDuplicate" ([ "--duplicate-login"; "reject" ], 2, "reject") [
+            case "a second login on another instance is refused and the earlier session is untouched"
+            <| fun (this: ClusterFixture) ->
 
-    [<Test>]
-    member this.``a second login on another instance is refused and the earlier session is untouched``() =
-        let c = this.Cluster
-        let room = c.Name "room"
-        let old, name = c.UserIn(1, "x", room)
-        let mate, _ = c.UserIn(2, "mate", room)
-        let second = c.Connect(2, "second")
-        Assert.That(second.Command $"LOGIN {name} {Cluster.Password}", Does.StartWith "ERR DUPLICATE_LOGIN ")
-        Assert.That(second.Command "/who", Does.StartWith "ERR NOT_LOGGED_IN ")
-        old.Send "still mine"
+                let c = this.Cluster
+                let room = c.Name "room"
+                let old, name = c.UserIn(1, "x", room)
+                let mate, _ = c.UserIn(2, "mate", room)
+                let second = c.Connect(2, "second")
 
-        mate.ExpectMatch((fun l -> Lines.isMsgFrom name l && l.EndsWith " still mine"), "the message")
-        |> ignore
+                Expect.stringStarts
+                    (second.Command $"LOGIN {name} {Cluster.Password}")
+                    "ERR DUPLICATE_LOGIN "
+                    "second.Command $'LOGIN {name} {Cluster.Password}'"
 
-        old.AssertNotReceived((fun l -> l.StartsWith "SYS FORCED_LOGOUT"), "a forced logout")
-        mate.AssertNotReceived(ClusterLogins.about name, "presence events about the user")
-        Assert.That(Lines.items "WHO" (mate.Command "/who"), Does.Contain name)
-        Assert.That(old.Command "/leave", Is.EqualTo $"OK LEAVE {room}", "still the session shared state knows")
-        Assert.That(old.Command "/quit", Is.EqualTo "OK QUIT")
-        waitUsers mate (TimeSpan.FromSeconds 10.0) $"{name} offline" (List.contains name >> not)
-        Assert.That(second.Command $"LOGIN {name} {Cluster.Password}", Is.EqualTo $"OK LOGIN {name} lobby")
+                Expect.stringStarts (second.Command "/who") "ERR NOT_LOGGED_IN " "second.Command '/who'"
+                old.Send "still mine"
 
-    [<Test>]
-    member this.``simultaneous logins on two instances: exactly one succeeds``() =
-        let c = this.Cluster
-        let watcher, _ = c.User(1, "w")
+                mate.ExpectMatch((fun l -> Lines.isMsgFrom name l && l.EndsWith " still mine"), "the message")
+                |> ignore
 
-        for name in ClusterLogins.accounts c 30 do
-            let outcome = ClusterLogins.race c name
-            let replies = outcome |> List.map snd |> List.sort
-            Assert.That(replies[0], Does.StartWith "ERR DUPLICATE_LOGIN ", String.concat " | " replies)
-            Assert.That(replies[1], Is.EqualTo $"OK LOGIN {name} lobby", String.concat " | " replies)
-            let winner = outcome |> List.find (fun (_, r) -> r.StartsWith "OK ") |> fst
-            let loser = outcome |> List.find (fun (_, r) -> r.StartsWith "ERR ") |> fst
-            Assert.That(winner.Command "/join after-race", Is.EqualTo "OK JOIN after-race", winner.Describe())
-            Assert.That(loser.Command "/who", Does.StartWith "ERR NOT_LOGGED_IN ")
-            Assert.That(users watcher |> List.filter ((=) name), Has.Length.EqualTo 1)
-            Assert.That(winner.Command "/quit", Is.EqualTo "OK QUIT")
-            loser.Disconnect()
+                old.AssertNotReceived((fun l -> l.StartsWith "SYS FORCED_LOGOUT"), "a forced logout")
+                mate.AssertNotReceived(ClusterLogins.about name, "presence events about the user")
+                Expect.contains (Lines.items "WHO" (mate.Command "/who")) name "Lines.items 'WHO' (mate.Command '/who')"
+                Expect.equal (old.Command "/leave") $"OK LEAVE {room}" "still the session shared state knows"
+                Expect.equal (old.Command "/quit") "OK QUIT" "old.Command '/quit'"
+                waitUsers mate (TimeSpan.FromSeconds 10.0) $"{name} offline" (List.contains name >> not)
+
+                Expect.equal
+                    (second.Command $"LOGIN {name} {Cluster.Password}")
+                    $"OK LOGIN {name} lobby"
+                    "second.Command $'LOGIN {name} {Cluster.Password}'"
+
+            case "simultaneous logins on two instances: exactly one succeeds"
+            <| fun (this: ClusterFixture) ->
+                let c = this.Cluster
+                let watcher, _ = c.User(1, "w")
+
+                for name in ClusterLogins.accounts c 30 do
+                    let outcome = ClusterLogins.race c name
+                    let replies = outcome |> List.map snd |> List.sort
+                    Expect.stringStarts (replies[0]) "ERR DUPLICATE_LOGIN " (String.concat " | " replies)
+                    Expect.equal (replies[1]) $"OK LOGIN {name} lobby" (String.concat " | " replies)
+                    let winner = outcome |> List.find (fun (_, r) -> r.StartsWith "OK ") |> fst
+                    let loser = outcome |> List.find (fun (_, r) -> r.StartsWith "ERR ") |> fst
+                    Expect.equal (winner.Command "/join after-race") "OK JOIN after-race" (winner.Describe())
+                    Expect.stringStarts (loser.Command "/who") "ERR NOT_LOGGED_IN " "loser.Command '/who'"
+
+                    Expect.hasLength
+                        (users watcher |> List.filter ((=) name))
+                        1
+                        "users watcher |> List.filter ((=) name)"
+
+                    Expect.equal (winner.Command "/quit") "OK QUIT" "winner.Command '/quit'"
+                    loser.Disconnect()
+        ]

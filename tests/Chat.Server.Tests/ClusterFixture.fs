@@ -3,7 +3,8 @@ namespace Chat.Server.Tests
 open System
 open System.Collections.Generic
 open System.Threading
-open NUnit.Framework
+open Expecto
+open Chat.Testing
 open Chat.Domain
 
 /// `count` server instances (`--redis <redis> --server-id <idPrefix><i>`) sharing one Redis, and
@@ -18,7 +19,7 @@ type Cluster(redis: string, count: int, flags: string list, idPrefix: string) =
         ServerProcess.StartCluster(count, [ "--redis"; redis ] @ flags @ verbose, idPrefix)
         |> Array.ofList
 
-    let clients = List<TestClient>()
+    let clients = List<LineClient>()
     let mutable counter = 0
 
     static member Password = password
@@ -33,7 +34,7 @@ type Cluster(redis: string, count: int, flags: string list, idPrefix: string) =
     /// A TLS client of node `i`, closed at the end of the test.
     member _.Connect(i: int, name: string) =
         let node = nodes[i - 1]
-        let c = TestClient.Connect(node.Port, node.CertFile, $"{name}@{idPrefix}{i}")
+        let c = LineClient.Connect(node.Port, node.CertFile, $"{name}@{idPrefix}{i}")
         lock clients (fun () -> clients.Add c)
         c
 
@@ -47,7 +48,7 @@ type Cluster(redis: string, count: int, flags: string list, idPrefix: string) =
     /// A new account on node `i`, moved to `room`.
     member this.UserIn(i: int, prefix: string, room: string) =
         let c, name = this.User(i, prefix)
-        Assert.That(c.Command $"/join {room}", Is.EqualTo $"OK JOIN {room}", c.Describe())
+        Expect.equal (c.Command $"/join {room}") $"OK JOIN {room}" (c.Describe())
         c, name
 
     /// An existing account logged in on node `i`.
@@ -69,27 +70,31 @@ type Cluster(redis: string, count: int, flags: string list, idPrefix: string) =
         Poll.until timeout $"node {i} to log '{text}'" (fun () ->
             node.StdOut |> List.exists (fun l -> l.Contains(text: string)))
 
-    /// Closes the test's clients; on failure prints every node's output. Returns the received
-    /// lines that are not chat/1 server lines.
-    member _.EndTest(failed: bool) =
+    /// Closes the test's clients. Returns the received lines that are not chat/1 server lines.
+    member _.EndTest() =
+        let all = lock clients (fun () -> List.ofSeq clients)
+
         let malformed = [
-            for c in lock clients (fun () -> List.ofSeq clients) do
+            for c in all do
                 for line in c.Received do
                     if (ServerLine.parse line).IsNone then
                         $"[{c.Name}] {line}"
         ]
 
-        for c in lock clients (fun () -> List.ofSeq clients) do
+        for c in all do
             (c :> IDisposable).Dispose()
 
         lock clients (fun () -> clients.Clear())
+        malformed
 
-        if failed then
+    /// Every node's last output lines (all of them with CLUSTER_TEST_DEBUG=1), for a failure message.
+    member _.Diagnostics() =
+        [
             for i in 1..count do
                 let lines = if debug then Int32.MaxValue else 80
-                TestContext.Out.WriteLine($"--- output of {idPrefix}{i}:\n{nodes[i - 1].OutputText lines}")
-
-        malformed
+                $"--- output of {idPrefix}{i}:\n{nodes[i - 1].OutputText lines}"
+        ]
+        |> String.concat "\n"
 
     interface IDisposable with
         member _.Dispose() =
@@ -99,49 +104,30 @@ type Cluster(redis: string, count: int, flags: string list, idPrefix: string) =
             for n in Array.rev nodes do
                 (n :> IDisposable).Dispose()
 
-/// One Redis and one cluster for the whole fixture; clients closed after each test.
-[<AbstractClass>]
+/// One Redis and one cluster for the tests of a list; clients closed after each test.
 type ClusterFixture(flags: string list, count: int, idPrefix: string) =
-    let mutable redis: RedisFixture option = None
-    let mutable cluster: Cluster option = None
+    let redis = new RedisServer()
 
-    member _.Redis =
-        match redis with
-        | Some r -> r
-        | None -> failwith "redis is not running"
-
-    member _.Cluster =
-        match cluster with
-        | Some c -> c
-        | None -> failwith "the cluster is not running"
-
-    [<OneTimeSetUp>]
-    member _.StartCluster() =
-        let r = new RedisFixture()
-        redis <- Some r
-
+    let cluster =
         try
-            cluster <- Some(new Cluster(r.Configuration, count, flags, idPrefix))
+            new Cluster(redis.Configuration, count, flags, idPrefix)
         with _ ->
-            (r :> IDisposable).Dispose()
-            redis <- None
+            (redis :> IDisposable).Dispose()
             reraise ()
 
-    [<TearDown>]
-    member _.CloseClients() =
-        match cluster with
-        | Some c -> c.EndTest(ClusterTesting.failed ()) |> ClusterTesting.assertWellFormed
-        | None -> ()
+    member _.Redis = redis
+    member _.Cluster = cluster
 
-    [<OneTimeTearDown>]
-    member _.StopCluster() =
-        cluster |> Option.iter (fun c -> (c :> IDisposable).Dispose())
-        redis |> Option.iter (fun r -> (r :> IDisposable).Dispose())
-        cluster <- None
-        redis <- None
+    interface ITestScope with
+        member _.EndTest() = cluster.EndTest()
+        member _.Diagnostics() = cluster.Diagnostics()
+
+    interface IDisposable with
+        member _.Dispose() =
+            (cluster :> IDisposable).Dispose()
+            (redis :> IDisposable).Dispose()
 
 /// Each test starts its own Redis and cluster (these tests kill them); all stopped after it.
-[<AbstractClass>]
 type ClusterPerTest() =
     let owned = Stack<IDisposable>()
     let clusters = List<Cluster>()
@@ -153,8 +139,8 @@ type ClusterPerTest() =
     member this.NewRedis(?aofDir: string) =
         this.Own(
             match aofDir with
-            | Some d -> new RedisFixture(d)
-            | None -> new RedisFixture()
+            | Some d -> new RedisServer(d)
+            | None -> new RedisServer()
         )
 
     member this.NewCluster(redis: string, count: int, flags: string list, idPrefix: string) =
@@ -162,19 +148,31 @@ type ClusterPerTest() =
         clusters.Add c
         c
 
-    [<TearDown>]
-    member _.StopAll() =
-        let malformed = [
+    interface ITestScope with
+        member _.EndTest() = [
             for c in clusters do
-                yield! c.EndTest(ClusterTesting.failed ())
+                yield! c.EndTest()
         ]
 
-        clusters.Clear()
+        member _.Diagnostics() =
+            clusters |> Seq.map _.Diagnostics() |> String.concat "\n"
 
-        while owned.Count > 0 do
-            try
-                owned.Pop().Dispose()
-            with _ ->
-                ()
+    interface IDisposable with
+        member _.Dispose() =
+            clusters.Clear()
 
-        ClusterTesting.assertWellFormed malformed
+            while owned.Count > 0 do
+                try
+                    owned.Pop().Dispose()
+                with _ ->
+                    ()
+
+module ClusterSuite =
+    /// The tests of `cases` in sequence, on one Redis and one cluster of `count` instances
+    /// (`--server-id <idPrefix><i>`, `flags`) started for them all.
+    let tests (name: string) (flags: string list, count: int, idPrefix: string) (cases: Case<ClusterFixture> list) =
+        Harness.shared name (fun () -> new ClusterFixture(flags, count, idPrefix)) cases
+
+    /// The tests of `cases` in sequence, each starting the Redis and clusters it needs.
+    let perTest (name: string) (cases: Case<ClusterPerTest> list) =
+        Harness.perTest name false (fun () -> new ClusterPerTest()) cases

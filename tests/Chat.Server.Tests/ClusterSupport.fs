@@ -8,36 +8,29 @@ open System.Net.Sockets
 open System.Text
 open System.Threading
 open System.Threading.Tasks
-open NUnit.Framework
-open NUnit.Framework.Interfaces
+open Expecto
+open Chat.Testing
 
 /// Waiting, asserting and reading lines in the cluster tests.
 module ClusterTesting =
-    let failed () =
-        TestContext.CurrentContext.Result.Outcome.Status = TestStatus.Failed
-
-    let assertWellFormed (malformed: string list) =
-        if not (failed ()) && not malformed.IsEmpty then
-            Assert.Fail("lines that are not chat/1 server lines:\n" + String.Join("\n", malformed))
-
     /// The replies of `/users`, as a list.
-    let users (c: TestClient) =
+    let users (c: LineClient) =
         Lines.items "USERS" (c.Command "/users")
 
     /// Sends `/users` until `condition` holds on the list (ERR UNAVAILABLE counts as not yet).
-    let waitUsers (c: TestClient) (timeout: TimeSpan) (what: string) (condition: string list -> bool) =
+    let waitUsers (c: LineClient) (timeout: TimeSpan) (what: string) (condition: string list -> bool) =
         Poll.until timeout what (fun () ->
             let reply = c.Command "/users"
             reply.StartsWith "OK USERS" && condition (Lines.items "USERS" reply))
 
     /// Sends room messages `probe-<n>` until one comes back as MSG; no reconnecting.
-    let waitService (c: TestClient) (user: string) (timeout: TimeSpan) =
+    let waitService (c: LineClient) (user: string) (timeout: TimeSpan) =
         let clock = Stopwatch.StartNew()
         let mutable ok = false
 
         while not ok do
             if clock.Elapsed > timeout then
-                Assert.Fail($"no room message came back within {timeout.TotalSeconds} s\n{c.Describe()}")
+                failtest $"no room message came back within {timeout.TotalSeconds} s\n{c.Describe()}"
 
             let text = $"probe-{Guid.NewGuid():N}"
             c.Send text
@@ -60,7 +53,7 @@ module ClusterTesting =
 
     /// Sends `<tag>-<k>` as a room message and waits for its MSG back or an ERR reply.
     /// true when the MSG came back.
-    let say (c: TestClient) (user: string) (tag: string) (k: int) (timeout: TimeSpan) =
+    let say (c: LineClient) (user: string) (tag: string) (k: int) (timeout: TimeSpan) =
         let text = $"{tag}-{k}"
         c.Send text
 
@@ -72,13 +65,13 @@ module ClusterTesting =
             )
 
         if line.StartsWith "ERR " then
-            Assert.That(line, Does.StartWith "ERR UNAVAILABLE ", c.Describe())
+            Expect.stringStarts line "ERR UNAVAILABLE " (c.Describe())
             false
         else
             true
 
     /// The numbers k of the `<tag>-<k>` room messages from `user` this client received, in order.
-    let numbered (c: TestClient) (user: string) (tag: string) =
+    let numbered (c: LineClient) (user: string) (tag: string) =
         c.Received
         |> List.filter (Lines.isMsgFrom user)
         |> List.map (fun l ->
@@ -88,7 +81,7 @@ module ClusterTesting =
         |> List.map (fun t -> int (t.Substring(tag.Length + 1)))
 
     /// The texts of `user`'s MSG and PUB lines this client received, in order.
-    let linesFrom (c: TestClient) (user: string) =
+    let linesFrom (c: LineClient) (user: string) =
         c.Received
         |> List.choose (fun l ->
             if Lines.isMsgFrom user l then
@@ -102,7 +95,7 @@ module ClusterTesting =
 
     /// Waits (up to `timeout`) for as many of `user`'s MSG and PUB lines as `expected` holds, then
     /// checks they are exactly `expected`: none missing, none twice, in order.
-    let expectFrom (c: TestClient) (user: string) (expected: string list) (timeout: TimeSpan) =
+    let expectFrom (c: LineClient) (user: string) (expected: string list) (timeout: TimeSpan) =
         try
             Poll.until timeout $"{c.Name}: {expected.Length} lines from {user}" (fun () ->
                 (linesFrom c user).Length >= expected.Length)
@@ -127,7 +120,7 @@ module ClusterTesting =
                 String.concat " " (List.truncate 20 xs)
                 + (if xs.Length > 20 then " ..." else "")
 
-            Assert.Fail(
+            failtest (
                 $"{c.Name}: {user}'s lines: expected {expected.Length}, got {actual.Length}; "
                 + $"missing {missing.Length}: [{show missing}]; twice: [{show twice}]; "
                 + $"unexpected: [{show unexpected}]; first difference at index {firstDiff}: "
@@ -143,5 +136,5 @@ module ClusterTesting =
     /// In order and once: strictly increasing.
     let assertIncreasing (what: string) (ks: int list) =
         match ks |> List.pairwise |> List.tryFind (fun (a, b) -> a >= b) with
-        | Some(a, b) -> Assert.Fail($"{what}: {b} came after {a}, in {ks}")
+        | Some(a, b) -> failtest $"{what}: {b} came after {a}, in {ks}"
         | None -> ()

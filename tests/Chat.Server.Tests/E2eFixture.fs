@@ -6,8 +6,8 @@ open System.IO
 open System.Net.Sockets
 open System.Security.Cryptography
 open System.Threading
-open NUnit.Framework
-open NUnit.Framework.Interfaces
+open Expecto
+open Chat.Testing
 open Chat.Domain
 
 /// Reading server lines in assertions.
@@ -138,53 +138,19 @@ type CountingStream(inner: Stream) =
         this.Written <- this.Written + int64 count
         inner.Write(buffer, offset, count)
 
-/// One server per fixture, started once with the fixture's flags; clients opened through it are
-/// closed after each test, and every line they received must be a well-formed chat/1 line.
-[<AbstractClass>]
+/// One server for the tests of a list, started once with the list's flags; the clients a test
+/// opens through it are closed after the test, and every line they received must be a well-formed
+/// chat/1 line (see `Harness.run`).
 type ServerFixture(flags: string list) =
     static let password = "pass-word-123"
-    let mutable server: ServerProcess option = None
-    let clients = List<TestClient>()
+    let server = ServerProcess.Start flags
+    let clients = List<LineClient>()
     let mutable counter = 0
 
     /// A password every REGISTER of these tests uses (long enough for any --min-password they set).
     static member Password = password
 
-    member _.Server =
-        match server with
-        | Some s -> s
-        | None -> failwith "the server is not running"
-
-    [<OneTimeSetUp>]
-    member _.StartServer() =
-        server <- Some(ServerProcess.Start flags)
-
-    [<OneTimeTearDown>]
-    member _.StopServer() =
-        server |> Option.iter (fun s -> (s :> IDisposable).Dispose())
-        server <- None
-
-    [<TearDown>]
-    member this.CloseClients() =
-        let malformed = [
-            for c in clients do
-                for line in c.Received do
-                    if (ServerLine.parse line).IsNone then
-                        $"[{c.Name}] {line}"
-        ]
-
-        for c in clients do
-            (c :> IDisposable).Dispose()
-
-        clients.Clear()
-        let failed = TestContext.CurrentContext.Result.Outcome.Status = TestStatus.Failed
-
-        match server with
-        | Some s when failed -> TestContext.Out.WriteLine($"server output:\n{s.OutputText 80}")
-        | _ -> ()
-
-        if not failed && not malformed.IsEmpty then
-            Assert.Fail("lines that are not chat/1 server lines:\n" + String.Join("\n", malformed))
+    member _.Server = server
 
     /// A unique name (username or room) for this test run: `<prefix><n>`.
     member _.Name(prefix: string) =
@@ -192,12 +158,12 @@ type ServerFixture(flags: string list) =
 
     /// A TLS client of this fixture's server, closed after the test.
     member this.Connect(?name: string, ?receiveBuffer: int) =
-        this.ConnectTo(this.Server, defaultArg name "client", ?receiveBuffer = receiveBuffer)
+        this.ConnectTo(server, defaultArg name "client", ?receiveBuffer = receiveBuffer)
 
     /// A TLS client of any server, closed after the test.
     member _.ConnectTo(target: ServerProcess, name: string, ?receiveBuffer: int) =
         let c =
-            TestClient.Connect(target.Port, target.CertFile, name, ?receiveBuffer = receiveBuffer)
+            LineClient.Connect(target.Port, target.CertFile, name, ?receiveBuffer = receiveBuffer)
 
         lock clients (fun () -> clients.Add c)
         c
@@ -215,6 +181,38 @@ type ServerFixture(flags: string list) =
         let reply = c.Command $"/join {room}"
 
         if reply <> $"OK JOIN {room}" then
-            Assert.Fail($"/join {room}: {reply}\n{c.Describe()}")
+            failtest $"/join {room}: {reply}\n{c.Describe()}"
 
         c, name
+
+    interface ITestScope with
+        member _.EndTest() =
+            let all = lock clients (fun () -> List.ofSeq clients)
+
+            let malformed = [
+                for c in all do
+                    for line in c.Received do
+                        if (ServerLine.parse line).IsNone then
+                            $"[{c.Name}] {line}"
+            ]
+
+            for c in all do
+                (c :> IDisposable).Dispose()
+
+            lock clients (fun () -> clients.Clear())
+            malformed
+
+        member _.Diagnostics() =
+            $"server output:\n{server.OutputText 80}"
+
+    interface IDisposable with
+        member _.Dispose() =
+            for c in lock clients (fun () -> List.ofSeq clients) do
+                (c :> IDisposable).Dispose()
+
+            (server :> IDisposable).Dispose()
+
+module ServerSuite =
+    /// The tests of `cases` in sequence, on one server started with `flags` for them all.
+    let tests (name: string) (flags: string list) (cases: Case<ServerFixture> list) =
+        Harness.shared name (fun () -> new ServerFixture(flags)) cases

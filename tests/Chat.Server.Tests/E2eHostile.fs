@@ -8,7 +8,8 @@ open System.Text
 open System.Threading.Tasks
 open FsCheck
 open FsCheck.FSharp
-open NUnit.Framework
+open Expecto
+open Chat.Testing
 open Chat.Domain
 open Chat.Server.Tests.FuzzLineReader
 
@@ -141,264 +142,270 @@ module Hostile =
 
 /// Garbage after TLS, plaintext garbage and broken handshakes, against one server: the sender gets
 /// well-formed answers and can go on, nobody else notices, and the server keeps serving.
-[<TestFixture>]
-type E2eHostile() =
-    inherit ServerFixture([ "--max-line"; string Hostile.MaxLine; "--msg-rate"; "0" ])
-
+module E2eHostile =
     /// A logged-in user alone in a new room, who must not notice anything.
-    member this.Observer() =
+    let observer (this: ServerFixture) =
         let room = this.Name "watch"
         let observer, _ = this.UserIn("watcher", room)
         observer, room
 
     /// The observer answers at once and has received nothing but answers to its own commands (and
     /// the `expected` events).
-    member this.AssertUnaffected(observer: TestClient, ?expected: string list) =
+    let assertUnaffectedWith (this: ServerFixture) (observer: LineClient) (expected: string list) =
         let clock = Stopwatch.StartNew()
-        Assert.That(observer.Command "/ping still there", Is.EqualTo "OK PONG still there")
-        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds 3.0), "the observer's ping took")
+        Expect.equal (observer.Command "/ping still there") "OK PONG still there" "observer.Command '/ping still there'"
+        Expect.isLessThan clock.Elapsed (TimeSpan.FromSeconds 3.0) "the observer's ping took"
 
         let others =
             observer.Received
             |> List.filter (fun l -> not (l.StartsWith "HELLO " || l.StartsWith "OK "))
 
-        Assert.That(others, Is.EqualTo(box (defaultArg expected [])), "the observer received")
-        Assert.That(this.Server.HasExited, Is.False, "the server process exited")
+        Expect.equal others expected "the observer received"
+        Expect.isFalse this.Server.HasExited "the server process exited"
 
-    [<Test>]
-    member this.``garbage before login: one well-formed ERR per line, exactly as the model says; then /ping works``() =
-        let observer, _ = this.Observer()
+    let assertUnaffected (this: ServerFixture) (observer: LineClient) = assertUnaffectedWith this observer []
 
-        Hostile.check 50 Hostile.anonymousGarbage (fun c ->
-            use client = TestClient.Connect(this.Server.Port, this.Server.CertFile, "garbage")
+    [<Tests>]
+    let tests =
+        ServerSuite.tests "E2eHostile" [ "--max-line"; string Hostile.MaxLine; "--msg-rate"; "0" ] [
+            case "garbage before login: one well-formed ERR per line, exactly as the model says; then /ping works"
+            <| fun (this: ServerFixture) ->
+                let observer, _ = observer this
 
-            for piece in c.Pieces do
-                client.SendBytes piece
+                Hostile.check 50 Hostile.anonymousGarbage (fun c ->
+                    use client = LineClient.Connect(this.Server.Port, this.Server.CertFile, "garbage")
 
-            client.Send "/ping x"
-            let pong = client.Expect "OK PONG x"
-            let expected = (Hostile.anonymousReplies c.Input).Value
-            let got = client.Received |> List.tail |> List.truncate expected.Length
+                    for piece in c.Pieces do
+                        client.SendBytes piece
 
-            let malformed =
-                got
-                |> List.filter (fun l ->
-                    match ServerLine.parse l with
-                    | Some(Err _) -> false
-                    | _ -> true)
+                    client.Send "/ping x"
+                    let pong = client.Expect "OK PONG x"
+                    let expected = (Hostile.anonymousReplies c.Input).Value
+                    let got = client.Received |> List.tail |> List.truncate expected.Length
 
-            (pong = "OK PONG x" |> Prop.label $"the ping got {pong}")
-            .&. (malformed.IsEmpty |> Prop.label $"not well-formed ERR lines: {malformed}")
-            .&. (got = expected
-                 |> Prop.label $"expected {expected}\n     got {client.Describe()}")
-            .&. (client.Received.Length = expected.Length + 2
-                 |> Prop.label $"extra lines: {client.Describe()}"))
+                    let malformed =
+                        got
+                        |> List.filter (fun l ->
+                            match ServerLine.parse l with
+                            | Some(Err _) -> false
+                            | _ -> true)
 
-        this.AssertUnaffected observer
+                    (pong = "OK PONG x" |> Prop.label $"the ping got {pong}")
+                    .&. (malformed.IsEmpty |> Prop.label $"not well-formed ERR lines: {malformed}")
+                    .&. (got = expected
+                         |> Prop.label $"expected {expected}\n     got {client.Describe()}")
+                    .&. (client.Received.Length = expected.Length + 2
+                         |> Prop.label $"extra lines: {client.Describe()}"))
 
-    [<Test>]
-    member this.``garbage after login: every line refused, nothing delivered to the room, the session goes on``() =
-        let observer, room = this.Observer()
-        let name = this.Name "vandal"
-        let vandal = this.Connect name
-        vandal.Register(name, ServerFixture.Password)
-        Assert.That(vandal.Command $"/join {room}", Is.EqualTo $"OK JOIN {room}")
-        observer.ExpectPrefix $"SYS JOIN {room} {name}" |> ignore
+                assertUnaffected this observer
 
-        Hostile.check 40 Hostile.refusedGarbage (fun c ->
-            vandal.Clear()
-            let before = vandal.Received.Length
+            case "garbage after login: every line refused, nothing delivered to the room, the session goes on"
+            <| fun (this: ServerFixture) ->
+                let observer, room = observer this
+                let name = this.Name "vandal"
+                let vandal = this.Connect name
+                vandal.Register(name, ServerFixture.Password)
+                Expect.equal (vandal.Command $"/join {room}") $"OK JOIN {room}" "vandal.Command $'/join {room}'"
+                observer.ExpectPrefix $"SYS JOIN {room} {name}" |> ignore
 
-            for piece in c.Pieces do
-                vandal.SendBytes piece
+                Hostile.check 40 Hostile.refusedGarbage (fun c ->
+                    vandal.Clear()
+                    let before = vandal.Received.Length
 
-            vandal.Send "/ping x"
-            let pong = vandal.Expect "OK PONG x"
-            let expected = (Hostile.refusals c.Input).Value
-            let got = vandal.Received |> List.skip before |> List.truncate expected.Length
+                    for piece in c.Pieces do
+                        vandal.SendBytes piece
 
-            (pong = "OK PONG x" |> Prop.label $"the ping got {pong}")
-            .&. (got = expected
-                 |> Prop.label $"expected {expected}\n     got {vandal.Describe()}")
-            .&. (vandal.Received.Length = before + expected.Length + 1
-                 |> Prop.label $"extra lines: {vandal.Describe()}"))
+                    vandal.Send "/ping x"
+                    let pong = vandal.Expect "OK PONG x"
+                    let expected = (Hostile.refusals c.Input).Value
+                    let got = vandal.Received |> List.skip before |> List.truncate expected.Length
 
-        this.AssertUnaffected(observer, [ $"SYS JOIN {room} {name}" ])
-        vandal.Send "a real message at last"
-        let _, _, from, text = observer.ExpectPrefix $"MSG {room} " |> Lines.msg
-        Assert.That((from, text), Is.EqualTo((name, "a real message at last")))
+                    (pong = "OK PONG x" |> Prop.label $"the ping got {pong}")
+                    .&. (got = expected
+                         |> Prop.label $"expected {expected}\n     got {vandal.Describe()}")
+                    .&. (vandal.Received.Length = before + expected.Length + 1
+                         |> Prop.label $"extra lines: {vandal.Describe()}"))
 
-    [<Test>]
-    member this.``garbage sent one byte at a time is answered as if sent at once``() =
-        let observer, _ = this.Observer()
+                assertUnaffectedWith this observer ([ $"SYS JOIN {room} {name}" ])
+                vandal.Send "a real message at last"
+                let _, _, from, text = observer.ExpectPrefix $"MSG {room} " |> Lines.msg
+                Expect.equal (from, text) ((name, "a real message at last")) "(from, text)"
 
-        let garbage =
-            Array.concat [
-                [| 0uy; 0xffuy; 13uy |]
-                Encoding.ASCII.GetBytes "\u001b[31mred\u001b[0m\n"
-                Encoding.ASCII.GetBytes(String('w', Hostile.MaxLine + 300) + "\r\n")
-                Encoding.UTF8.GetBytes "caf\u00e9 "
-                [| 0xc3uy; 10uy |] // truncated character
-                Encoding.ASCII.GetBytes "bare\rcr\n\r\n\n/join \u0001x\n"
-                [| 0xeduy; 0xa0uy; 0x80uy; 10uy |] // UTF-16 surrogate
-                Encoding.UTF8.GetBytes "/who \u009b\nnot logged in\n"
-            ]
+            case "garbage sent one byte at a time is answered as if sent at once"
+            <| fun (this: ServerFixture) ->
+                let observer, _ = observer this
 
-        let expected = (Hostile.anonymousReplies garbage).Value
-        Assert.That(expected, Has.Length.EqualTo 8, "the garbage as written")
-        let trickle = this.Connect "trickle"
-        let atOnce = this.Connect "at-once"
+                let garbage =
+                    Array.concat [
+                        [| 0uy; 0xffuy; 13uy |]
+                        Encoding.ASCII.GetBytes "\u001b[31mred\u001b[0m\n"
+                        Encoding.ASCII.GetBytes(String('w', Hostile.MaxLine + 300) + "\r\n")
+                        Encoding.UTF8.GetBytes "caf\u00e9 "
+                        [| 0xc3uy; 10uy |] // truncated character
+                        Encoding.ASCII.GetBytes "bare\rcr\n\r\n\n/join \u0001x\n"
+                        [| 0xeduy; 0xa0uy; 0x80uy; 10uy |] // UTF-16 surrogate
+                        Encoding.UTF8.GetBytes "/who \u009b\nnot logged in\n"
+                    ]
 
-        for b in garbage do
-            trickle.SendBytes [| b |]
+                let expected = (Hostile.anonymousReplies garbage).Value
+                Expect.hasLength expected 8 "the garbage as written"
+                let trickle = this.Connect "trickle"
+                let atOnce = this.Connect "at-once"
 
-        atOnce.SendBytes garbage
+                for b in garbage do
+                    trickle.SendBytes [| b |]
 
-        for client in [ trickle; atOnce ] do
-            client.Send "/ping x"
-            client.Expect "OK PONG x" |> ignore
-            Assert.That(client.Received, Is.EqualTo(box ([ client.Hello ] @ expected @ [ "OK PONG x" ])), client.Name)
+                atOnce.SendBytes garbage
 
-        this.AssertUnaffected observer
+                for client in [ trickle; atOnce ] do
+                    client.Send "/ping x"
+                    client.Expect "OK PONG x" |> ignore
+                    Expect.equal client.Received (([ client.Hello ] @ expected @ [ "OK PONG x" ])) client.Name
 
-    [<Test>]
-    member this.``a 1 MB line without newline: LINE_TOO_LONG before it ends, once; others unaffected; memory flat``() =
-        let observer, room = this.Observer()
-        let name = this.Name "flood"
-        let flood = this.Connect name
-        flood.Register(name, ServerFixture.Password)
-        Assert.That(flood.Command $"/join {room}", Is.EqualTo $"OK JOIN {room}")
-        flood.Sync()
-        let pid = this.Server.Pid
-        let before = Hostile.rss pid
-        let rnd = Random 20240613
-        let megabyte = 1 <<< 20
-        // Anything but \n: NUL, invalid UTF-8 and escapes included.
-        let chunk = Array.init megabyte (fun _ -> byte (rnd.Next(11, 256)))
-        flood.SendBytes chunk
-        // Reported as soon as the line passes the limit, while it is still open.
-        flood.ExpectPrefix "ERR LINE_TOO_LONG " |> ignore
-        let afterOne = Hostile.rss pid
+                assertUnaffected this observer
 
-        // The same line goes on for 31 MB more: a server that kept it would grow by more than that.
-        let more =
-            Task.Run(fun () ->
-                for _ in 1..31 do
-                    flood.SendBytes chunk)
+            case "a 1 MB line without newline: LINE_TOO_LONG before it ends, once; others unaffected; memory flat"
+            <| fun (this: ServerFixture) ->
+                let observer, room = observer this
+                let name = this.Name "flood"
+                let flood = this.Connect name
+                flood.Register(name, ServerFixture.Password)
+                Expect.equal (flood.Command $"/join {room}") $"OK JOIN {room}" "flood.Command $'/join {room}'"
+                flood.Sync()
+                let pid = this.Server.Pid
+                let before = Hostile.rss pid
+                let rnd = Random 20240613
+                let megabyte = 1 <<< 20
+                // Anything but \n: NUL, invalid UTF-8 and escapes included.
+                let chunk = Array.init megabyte (fun _ -> byte (rnd.Next(11, 256)))
+                flood.SendBytes chunk
+                // Reported as soon as the line passes the limit, while it is still open.
+                flood.ExpectPrefix "ERR LINE_TOO_LONG " |> ignore
+                let afterOne = Hostile.rss pid
 
-        let joined = [ $"SYS JOIN {room} {name}" ]
-        this.AssertUnaffected(observer, joined)
-        Assert.That(more.Wait(TimeSpan.FromSeconds 60.0), Is.True, "31 MB more written within 60 s")
-        flood.SendBytes [| 10uy |]
-        flood.Send "/ping x"
-        flood.Expect "OK PONG x" |> ignore
-        let after = Hostile.rss pid
+                // The same line goes on for 31 MB more: a server that kept it would grow by more than that.
+                let more =
+                    Task.Run(fun () ->
+                        for _ in 1..31 do
+                            flood.SendBytes chunk)
 
-        let errors = flood.Received |> List.filter (fun l -> l.StartsWith "ERR ")
-        Assert.That(errors, Has.Length.EqualTo 1, flood.Describe())
+                let joined = [ $"SYS JOIN {room} {name}" ]
+                assertUnaffectedWith this observer (joined)
+                Expect.isTrue (more.Wait(TimeSpan.FromSeconds 60.0)) "31 MB more written within 60 s"
+                flood.SendBytes [| 10uy |]
+                flood.Send "/ping x"
+                flood.Expect "OK PONG x" |> ignore
+                let after = Hostile.rss pid
 
-        TestContext.Out.WriteLine(
-            $"server RSS: {before / 1024L} kB before, {afterOne / 1024L} kB after 1 MB, {after / 1024L} kB after 32 MB"
-        )
+                let errors = flood.Received |> List.filter (fun l -> l.StartsWith "ERR ")
+                Expect.hasLength errors 1 (flood.Describe())
 
-        Assert.That(afterOne - before, Is.LessThan(50L * 1024L * 1024L), "RSS growth after 1 MB")
-        Assert.That(after - before, Is.LessThan(50L * 1024L * 1024L), "RSS growth after 32 MB")
-        this.AssertUnaffected(observer, joined)
-        flood.Send "and now a message"
-        let _, _, _, text = observer.ExpectPrefix $"MSG {room} " |> Lines.msg
-        Assert.That(text, Is.EqualTo "and now a message")
+                printfn
+                    "%s"
+                    ($"server RSS: {before / 1024L} kB before, {afterOne / 1024L} kB after 1 MB, {after / 1024L} kB after 32 MB")
 
-    [<Test>]
-    member this.``plaintext garbage gets exactly the TLS_REQUIRED line and is closed``() =
-        let observer, _ = this.Observer()
+                Expect.isLessThan (afterOne - before) (50L * 1024L * 1024L) "RSS growth after 1 MB"
+                Expect.isLessThan (after - before) (50L * 1024L * 1024L) "RSS growth after 32 MB"
+                assertUnaffectedWith this observer (joined)
+                flood.Send "and now a message"
+                let _, _, _, text = observer.ExpectPrefix $"MSG {room} " |> Lines.msg
+                Expect.equal text "and now a message" "text"
 
-        let plaintext =
-            Gen.map2
-                (fun first rest -> Array.append [| first |] rest)
-                (Gen.choose (0, 255) |> Gen.where ((<>) 0x16) |> Gen.map byte)
-                (Gen.arrayOf (Gen.choose (0, 255) |> Gen.map byte))
+            case "plaintext garbage gets exactly the TLS_REQUIRED line and is closed"
+            <| fun (this: ServerFixture) ->
+                let observer, _ = observer this
 
-        Hostile.check 50 plaintext (fun garbage ->
-            use tcp = Raw.connect this.Server.Port
-            tcp.GetStream().Write garbage
-            let received, closed, error = Raw.readToEnd tcp
-            let text = Encoding.ASCII.GetString received
+                let plaintext =
+                    Gen.map2
+                        (fun first rest -> Array.append [| first |] rest)
+                        (Gen.choose (0, 255) |> Gen.where ((<>) 0x16) |> Gen.map byte)
+                        (Gen.arrayOf (Gen.choose (0, 255) |> Gen.map byte))
 
-            (text = "ERR TLS_REQUIRED this server accepts TLS connections only\n"
-             |> Prop.label $"received {text} ({error})")
-            .&. (closed |> Prop.label "closed"))
+                Hostile.check 50 plaintext (fun garbage ->
+                    use tcp = Raw.connect this.Server.Port
+                    tcp.GetStream().Write garbage
+                    let received, closed, error = Raw.readToEnd tcp
+                    let text = Encoding.ASCII.GetString received
 
-        this.AssertUnaffected observer
+                    (text = "ERR TLS_REQUIRED this server accepts TLS connections only\n"
+                     |> Prop.label $"received {text} ({error})")
+                    .&. (closed |> Prop.label "closed"))
 
-    [<Test>]
-    member this.``truncated or garbled ClientHellos are refused without fuss``() =
-        let observer, _ = this.Observer()
-        let hello = Raw.clientHello 0x0303
+                assertUnaffected this observer
 
-        let broken =
-            gen {
-                let! cut =
-                    Gen.frequency [ 1, Gen.constant hello.Length; 2, Gen.choose (1, hello.Length - 1) ]
+            case "truncated or garbled ClientHellos are refused without fuss"
+            <| fun (this: ServerFixture) ->
+                let observer, _ = observer this
+                let hello = Raw.clientHello 0x0303
 
-                let! flips =
-                    Gen.listOf (Gen.zip (Gen.choose (1, hello.Length - 1)) (Gen.choose (0, 255)))
+                let broken =
+                    gen {
+                        let! cut =
+                            Gen.frequency [ 1, Gen.constant hello.Length; 2, Gen.choose (1, hello.Length - 1) ]
 
-                let bytes = Array.copy hello
+                        let! flips =
+                            Gen.listOf (Gen.zip (Gen.choose (1, hello.Length - 1)) (Gen.choose (0, 255)))
 
-                for at, value in flips do
-                    bytes[at] <- byte value
+                        let bytes = Array.copy hello
 
-                return bytes[.. cut - 1]
-            }
-            |> Gen.where (fun b -> b <> hello)
+                        for at, value in flips do
+                            bytes[at] <- byte value
 
-        Hostile.check 60 broken (fun bytes ->
-            use tcp = Raw.connect this.Server.Port
-            let stream = tcp.GetStream()
-            stream.Write bytes
-            // End of our side: the server is left with what it got and must give up on it.
-            tcp.Client.Shutdown SocketShutdown.Send
-            let received, closed, error = Raw.readStreamToEnd stream
+                        return bytes[.. cut - 1]
+                    }
+                    |> Gen.where (fun b -> b <> hello)
 
-            (closed |> Prop.label $"still open ({error})")
-            .&. ((received.Length = 0 || received[0] = 0x15uy || received[0] = 0x16uy)
-                 |> Prop.label $"not a TLS record: {BitConverter.ToString received}"))
+                Hostile.check 60 broken (fun bytes ->
+                    use tcp = Raw.connect this.Server.Port
+                    let stream = tcp.GetStream()
+                    stream.Write bytes
+                    // End of our side: the server is left with what it got and must give up on it.
+                    tcp.Client.Shutdown SocketShutdown.Send
+                    let received, closed, error = Raw.readStreamToEnd stream
 
-        this.AssertUnaffected observer
-        let fresh = this.Connect "after-hellos"
-        Assert.That(fresh.Command "/ping fresh", Is.EqualTo "OK PONG fresh")
+                    (closed |> Prop.label $"still open ({error})")
+                    .&. ((received.Length = 0 || received[0] = 0x15uy || received[0] = 0x16uy)
+                         |> Prop.label $"not a TLS record: {BitConverter.ToString received}"))
+
+                assertUnaffected this observer
+                let fresh = this.Connect "after-hellos"
+                Expect.equal (fresh.Command "/ping fresh") "OK PONG fresh" "fresh.Command '/ping fresh'"
+        ]
 
 /// Connections that never start TLS, in numbers.
-[<TestFixture>]
-type E2eHostileIdle() =
-    inherit ServerFixture([ "--handshake-timeout"; "1"; "--max-conns-per-address"; "0" ])
+module E2eHostileIdle =
+    [<Tests>]
+    let tests =
+        ServerSuite.tests "E2eHostileIdle" [ "--handshake-timeout"; "1"; "--max-conns-per-address"; "0" ] [
+            case "200 connections that never start TLS are all closed, and a new client is served meanwhile and after"
+            <| fun (this: ServerFixture) ->
+                let clock = Stopwatch.StartNew()
+                let idle = [ for _ in 1..200 -> Raw.connect this.Server.Port ]
 
-    [<Test>]
-    member this.``200 connections that never start TLS are all closed, and a new client is served meanwhile and after``
-        ()
-        =
-        let clock = Stopwatch.StartNew()
-        let idle = [ for _ in 1..200 -> Raw.connect this.Server.Port ]
+                try
+                    let meanwhile = this.Connect "meanwhile"
 
-        try
-            let meanwhile = this.Connect "meanwhile"
-            Assert.That(meanwhile.Command "/ping meanwhile", Is.EqualTo "OK PONG meanwhile")
+                    Expect.equal
+                        (meanwhile.Command "/ping meanwhile")
+                        "OK PONG meanwhile"
+                        "meanwhile.Command '/ping meanwhile'"
 
-            let outcomes = [ for tcp in idle -> Raw.readToEnd tcp ]
+                    let outcomes = [ for tcp in idle -> Raw.readToEnd tcp ]
 
-            let stillOpen =
-                outcomes |> List.filter (fun (_, closed, _) -> not closed) |> List.length
+                    let stillOpen =
+                        outcomes |> List.filter (fun (_, closed, _) -> not closed) |> List.length
 
-            let sent =
-                outcomes |> List.filter (fun (bytes, _, _) -> bytes.Length > 0) |> List.length
+                    let sent =
+                        outcomes |> List.filter (fun (bytes, _, _) -> bytes.Length > 0) |> List.length
 
-            Assert.That(stillOpen, Is.Zero, "connections still open after the handshake timeout")
-            Assert.That(sent, Is.Zero, "connections that received something")
-            Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds 15.0))
-        finally
-            for tcp in idle do
-                tcp.Dispose()
+                    Expect.equal stillOpen 0 "connections still open after the handshake timeout"
+                    Expect.equal sent 0 "connections that received something"
+                    Expect.isLessThan clock.Elapsed (TimeSpan.FromSeconds 15.0) "clock.Elapsed"
+                finally
+                    for tcp in idle do
+                        tcp.Dispose()
 
-        Assert.That(this.Server.HasExited, Is.False)
-        let after = this.Connect "after"
-        Assert.That(after.Command "/ping after", Is.EqualTo "OK PONG after")
+                Expect.isFalse this.Server.HasExited "this.Server.HasExited"
+                let after = this.Connect "after"
+                Expect.equal (after.Command "/ping after") "OK PONG after" "after.Command '/ping after'"
+        ]

@@ -2,238 +2,305 @@ namespace Chat.Server.Tests
 
 open System
 open System.Diagnostics
-open NUnit.Framework
+open Expecto
+open Chat.Testing
 
 /// HELLO, LOGIN, REGISTER and what may be done before login (PROTOCOL.md "Before login", "Names").
-[<TestFixture>]
-type E2eLogin() =
-    inherit
-        ServerFixture(
-            [
-                "--demo-users"
-                "--min-password"
-                "10"
-                "--server-id"
-                "e2e-login"
-                "--bcrypt-cost"
-                "8"
-            ]
-        )
-
+module E2eLogin =
     let pw = ServerFixture.Password
 
-    [<Test>]
-    member this.``HELLO chat/1 with the server id is the first line``() =
-        let c = this.Connect()
-        Assert.That(c.Received.Head, Is.EqualTo c.Hello)
-        Assert.That(c.Hello, Does.StartWith "HELLO chat/1 e2e-login ")
+    [<Tests>]
+    let tests =
+        ServerSuite.tests "E2eLogin" [
+            "--demo-users"
+            "--min-password"
+            "10"
+            "--server-id"
+            "e2e-login"
+            "--bcrypt-cost"
+            "8"
+        ] [
+            case "HELLO chat/1 with the server id is the first line"
+            <| fun (this: ServerFixture) ->
+                let c = this.Connect()
+                Expect.equal c.Received.Head c.Hello "c.Received.Head"
+                Expect.stringStarts c.Hello "HELLO chat/1 e2e-login " "c.Hello"
 
-    [<Test>]
-    member this.``LOGIN of a demo account answers OK LOGIN in the lobby``() =
-        let c = this.Connect()
-        Assert.That(c.Command "LOGIN bob secret456", Is.EqualTo "OK LOGIN bob lobby")
-        Assert.That(Lines.items "WHO" (c.Command "/who"), Does.Contain "bob")
+            case "LOGIN of a demo account answers OK LOGIN in the lobby"
+            <| fun (this: ServerFixture) ->
+                let c = this.Connect()
+                Expect.equal (c.Command "LOGIN bob secret456") "OK LOGIN bob lobby" "c.Command 'LOGIN bob secret456'"
+                Expect.contains (Lines.items "WHO" (c.Command "/who")) "bob" "Lines.items 'WHO' (c.Command '/who')"
 
-    [<Test>]
-    member this.``user names are folded to lower case: Alice logs in as alice and others see alice``() =
-        let w, _ = this.User "watch"
-        let c = this.Connect()
-        Assert.That(c.Command "LOGIN Alice password123", Is.EqualTo "OK LOGIN alice lobby")
-        w.Expect "SYS JOIN lobby alice" |> ignore
-        c.Send "hi from Alice"
-        let _, _, from, text = w.ExpectPrefix "MSG lobby " |> Lines.msg
-        Assert.That((from, text), Is.EqualTo(("alice", "hi from Alice")))
-        let users = Lines.items "USERS" (w.Command "/users")
-        Assert.That(users, Does.Contain "alice")
-        Assert.That(users, Does.Not.Contain "Alice")
+            case "user names are folded to lower case: Alice logs in as alice and others see alice"
+            <| fun (this: ServerFixture) ->
+                let w, _ = this.User "watch"
+                let c = this.Connect()
 
-    [<Test>]
-    member this.``unknown user and wrong password get the same AUTH_FAILED, and the connection goes on``() =
-        let c = this.Connect()
-        let wrong = c.Command "LOGIN charlie not-his-password"
-        let unknown = c.Command "LOGIN nobody-here some-password"
-        Assert.That(wrong, Does.StartWith "ERR AUTH_FAILED ")
-        Assert.That(unknown, Is.EqualTo wrong)
-        c.Login("charlie", "hello789")
+                Expect.equal
+                    (c.Command "LOGIN Alice password123")
+                    "OK LOGIN alice lobby"
+                    "c.Command 'LOGIN Alice password123'"
 
-    [<Test>]
-    member this.``an unknown user takes the time of a wrong password (bcrypt either way)``() =
-        let c, name = this.User "timing"
-        c.Send "/quit"
-        c.WaitClosed()
-        let d = this.Connect()
+                w.Expect "SYS JOIN lobby alice" |> ignore
+                c.Send "hi from Alice"
+                let _, _, from, text = w.ExpectPrefix "MSG lobby " |> Lines.msg
+                Expect.equal (from, text) (("alice", "hi from Alice")) "(from, text)"
+                let users = Lines.items "USERS" (w.Command "/users")
+                Expect.contains users "alice" "users"
+                Check.notContains users "Alice" "users"
 
-        let time (line: string) =
-            let sw = Stopwatch.StartNew()
-            Assert.That(d.Command line, Does.StartWith "ERR AUTH_FAILED ")
-            sw.Elapsed.TotalMilliseconds
+            case "unknown user and wrong password get the same AUTH_FAILED, and the connection goes on"
+            <| fun (this: ServerFixture) ->
+                let c = this.Connect()
+                let wrong = c.Command "LOGIN charlie not-his-password"
+                let unknown = c.Command "LOGIN nobody-here some-password"
+                Expect.stringStarts wrong "ERR AUTH_FAILED " "wrong"
+                Expect.equal unknown wrong "unknown"
+                c.Login("charlie", "hello789")
 
-        // Interleaved, so that both see the same load; the fastest of each is its bcrypt floor
-        // (load only adds time). Without a bcrypt, an unknown user would take a ping's time.
-        let samples = [
-            for i in 1..4 -> time $"LOGIN {name} wrong-password", time $"LOGIN ghost-{i} wrong-password"
+            case "an unknown user takes the time of a wrong password (bcrypt either way)"
+            <| fun (this: ServerFixture) ->
+                let c, name = this.User "timing"
+                c.Send "/quit"
+                c.WaitClosed()
+                let d = this.Connect()
+
+                let time (line: string) =
+                    let sw = Stopwatch.StartNew()
+                    Expect.stringStarts (d.Command line) "ERR AUTH_FAILED " "d.Command line"
+                    sw.Elapsed.TotalMilliseconds
+
+                // Interleaved, so that both see the same load; the fastest of each is its bcrypt floor
+                // (load only adds time). Without a bcrypt, an unknown user would take a ping's time.
+                let samples = [
+                    for i in 1..4 -> time $"LOGIN {name} wrong-password", time $"LOGIN ghost-{i} wrong-password"
+                ]
+
+                let wrong = samples |> List.map fst |> List.min
+                let unknown = samples |> List.map snd |> List.min
+                printfn "%s" ($"fastest: unknown user {unknown:F1} ms, wrong password {wrong:F1} ms")
+                Expect.isGreaterThan unknown (wrong * 0.5) $"unknown user {unknown} ms, wrong password {wrong} ms"
+
+            case "REGISTER creates the account and logs in; the account works for a later LOGIN"
+            <| fun (this: ServerFixture) ->
+                let name = this.Name "NewUser"
+                let c = this.Connect()
+
+                Expect.equal
+                    (c.Command $"REGISTER {name} {pw}")
+                    $"OK REGISTER {name.ToLowerInvariant()} lobby"
+                    "c.Command $'REGISTER {name} {pw}'"
+
+                Expect.equal (c.Command "/quit") "OK QUIT" "c.Command '/quit'"
+                c.WaitClosed()
+                this.Connect().Login(name.ToUpperInvariant(), pw)
+
+            case "REGISTER of a taken name is USER_EXISTS, whatever its case"
+            <| fun (this: ServerFixture) ->
+                let _, name = this.User "taken"
+                let c = this.Connect()
+
+                for line in
+                    [
+                        $"REGISTER {name} {pw}"
+                        $"REGISTER {name.ToUpperInvariant()} {pw}"
+                        $"REGISTER ALICE {pw}"
+                    ] do
+                    Expect.stringStarts (c.Command line) "ERR USER_EXISTS " line
+
+                Expect.stringStarts (c.Command "/who") "ERR NOT_LOGGED_IN " "c.Command '/who'"
+
+            case "REGISTER asks for --min-password characters; a refused REGISTER creates nothing"
+            <| fun (this: ServerFixture) ->
+                let name = this.Name "short"
+                let c = this.Connect()
+
+                Expect.stringStarts
+                    (c.Command $"REGISTER {name} 123456789")
+                    "ERR BAD_ARGUMENT "
+                    "c.Command $'REGISTER {name} 123456789'"
+
+                Expect.equal
+                    (c.Command $"REGISTER {name} 1234567890")
+                    $"OK REGISTER {name} lobby"
+                    "c.Command $'REGISTER {name} 1234567890'"
+
+            case "REGISTER counts characters, not UTF-16 code units"
+            <| fun (this: ServerFixture) ->
+                let name = this.Name "emoji"
+                let c = this.Connect()
+                let nine = String.replicate 9 "\U0001F600" // 9 characters, 18 UTF-16 code units, 36 bytes
+                Expect.stringStarts (c.Command $"REGISTER {name} {nine}") "ERR BAD_ARGUMENT " "9 characters"
+
+                Expect.equal
+                    (c.Command $"REGISTER {name} {String('\u00e9', 10)}")
+                    $"OK REGISTER {name} lobby"
+                    "c.Command $'REGISTER {name} {String('\\u00e9', 10)}'"
+
+            case "passwords over 72 bytes are refused, never cut; 72 bytes work"
+            <| fun (this: ServerFixture) ->
+                let c = this.Connect()
+                let long = this.Name "long"
+                let p72 = String('p', 72)
+
+                Expect.stringStarts
+                    (c.Command $"REGISTER {long} {String('x', 73)}")
+                    "ERR BAD_ARGUMENT "
+                    "c.Command $'REGISTER {long} {String('x', 73)}'"
+
+                Expect.stringStarts
+                    (c.Command $"LOGIN alice {String('x', 73)}")
+                    "ERR BAD_ARGUMENT "
+                    "c.Command $'LOGIN alice {String('x', 73)}'"
+
+                Expect.stringStarts
+                    (c.Command $"REGISTER {long} {String('\u00e9', 37)}")
+                    "ERR BAD_ARGUMENT "
+                    "c.Command $'REGISTER {long} {String('\\u00e9', 37)}'"
+
+                c.Register(long, p72)
+                c.Send "/quit"
+                c.WaitClosed()
+                let d = this.Connect()
+
+                Expect.stringStarts
+                    (d.Command $"LOGIN {long} {p72}q")
+                    "ERR BAD_ARGUMENT "
+                    "d.Command $'LOGIN {long} {p72}q'"
+
+                Expect.stringStarts
+                    (d.Command $"LOGIN {long} {String('p', 71)}")
+                    "ERR AUTH_FAILED "
+                    "d.Command $'LOGIN {long} {String('p', 71)}'"
+
+                d.Login(long, p72)
+                let accented = this.Name "accent"
+                this.Connect().Register(accented, String('\u00e9', 36))
+                this.Connect().Login(accented, String('\u00e9', 36))
+
+            case "a password is the rest of the line and may contain spaces"
+            <| fun (this: ServerFixture) ->
+                let name = this.Name "spaces"
+                let phrase = "correct horse  battery staple"
+                this.Connect().Register(name, phrase)
+                let c = this.Connect()
+
+                Expect.stringStarts
+                    (c.Command $"LOGIN {name} correct horse")
+                    "ERR AUTH_FAILED "
+                    "c.Command $'LOGIN {name} correct horse'"
+
+                c.Login(name, phrase)
+            yield!
+                cases "malformed LOGIN and REGISTER are BAD_ARGUMENT" [
+                    "LOGIN"
+                    "LOGIN alice"
+                    "LOGIN alice "
+                    "LOGIN bad!name password123"
+                    "LOGIN .dot password123"
+                    "LOGIN abcdefghijabcdefghijabcdefghijabc password123"
+                    "REGISTER"
+                    "REGISTER newbie"
+                    "REGISTER -dash pass-word-123"
+                    "REGISTER caf\u00e9 pass-word-123"
+                ]
+                <| fun (this: ServerFixture) (line: string) ->
+                    let c = this.Connect()
+                    Expect.stringStarts (c.Command line) "ERR BAD_ARGUMENT " "c.Command line"
+                    c.Sync()
+
+            case "a 32-character user name is valid"
+            <| fun (this: ServerFixture) ->
+                let name = "u" + this.Name("").PadLeft(31, '0')
+                Expect.equal name.Length 32 "name.Length"
+                this.Connect().Register(name, pw)
+            yield!
+                cases "before login, anything else is NOT_LOGGED_IN" [
+                    "hello everyone"
+                    "//slashed text"
+                    "/join room1"
+                    "/join"
+                    "/leave"
+                    "/rooms"
+                    "/who"
+                    "/users"
+                    "/subscribe alice"
+                    "/unsubscribe alice"
+                    "/subs"
+                    "/publish news"
+                    "/history"
+                    "/history 5"
+                    "/no-such-command"
+                ]
+                <| fun (this: ServerFixture) (line: string) ->
+                    let w, _ = this.User "lobbyist"
+                    let c = this.Connect()
+                    Expect.stringStarts (c.Command line) "ERR NOT_LOGGED_IN " "c.Command line"
+
+                    w.AssertNotReceived(
+                        (fun l -> l.StartsWith "MSG " || l.StartsWith "PUB "),
+                        "a message from an anonymous client"
+                    )
+
+            case "/help, /ping and /quit work before login"
+            <| fun (this: ServerFixture) ->
+                let c = this.Connect()
+                Expect.equal (c.Command "/help") "OK HELP" "c.Command '/help'"
+                let between = c.Received |> List.tail |> List.takeWhile (fun l -> l <> "OK HELP")
+                Expect.isNonEmpty between "between"
+                Expect.all between (fun (l: string) -> l.StartsWith "INFO ") "between"
+                Expect.equal (c.Command "/ping") "OK PONG" "c.Command '/ping'"
+                Expect.equal (c.Command "/ping tok-1") "OK PONG tok-1" "c.Command '/ping tok-1'"
+                Expect.equal (c.Command "/quit") "OK QUIT" "c.Command '/quit'"
+                c.WaitClosed()
+
+            case "after login, LOGIN and REGISTER are ALREADY_LOGGED_IN and change nothing"
+            <| fun (this: ServerFixture) ->
+                let c, name = this.User "twice"
+                let other = this.Name "other"
+
+                Expect.stringStarts
+                    (c.Command $"LOGIN {name} {pw}")
+                    "ERR ALREADY_LOGGED_IN "
+                    "c.Command $'LOGIN {name} {pw}'"
+
+                Expect.stringStarts
+                    (c.Command $"REGISTER {other} {pw}")
+                    "ERR ALREADY_LOGGED_IN "
+                    "c.Command $'REGISTER {other} {pw}'"
+
+                Expect.contains (Lines.items "WHO" (c.Command "/who")) name "Lines.items 'WHO' (c.Command '/who')"
+                this.Connect().Register(other, pw)
+
+            case "after login: /help is INFO lines then OK HELP; /ping answers with and without token"
+            <| fun (this: ServerFixture) ->
+                let c, _ = this.User "helper"
+                c.Sync()
+                c.Clear()
+                Expect.equal (c.Command "/help") "OK HELP" "c.Command '/help'"
+                let lines = c.TakeAll(fun _ -> true)
+                Expect.isNonEmpty lines "lines"
+                Expect.all lines (fun (l: string) -> l.StartsWith "INFO ") "lines"
+                Expect.equal (c.Command "/ping") "OK PONG" "c.Command '/ping'"
+                Expect.equal (c.Command "/ping some token") "OK PONG some token" "c.Command '/ping some token'"
+
+            case "/quit after login: OK QUIT, the connection closes, the room sees SYS LEAVE"
+            <| fun (this: ServerFixture) ->
+                let w, _ = this.User "stay"
+                let c, name = this.User "quitter"
+                w.Expect $"SYS JOIN lobby {name}" |> ignore
+                Expect.equal (c.Command "/quit") "OK QUIT" "c.Command '/quit'"
+                c.WaitClosed()
+                Expect.equal (c.Received |> List.last) "OK QUIT" "c.Received |> List.last"
+                w.Expect $"SYS LEAVE lobby {name}" |> ignore
+            yield!
+                cases "an unknown /word after login is UNKNOWN_COMMAND, and the connection goes on" [
+                    "/frobnicate"
+                    "/joinx room"
+                ]
+                <| fun (this: ServerFixture) (line: string) ->
+                    let c, _ = this.User "unknown"
+                    Expect.stringStarts (c.Command line) "ERR UNKNOWN_COMMAND " "c.Command line"
+                    c.Sync()
         ]
-
-        let wrong = samples |> List.map fst |> List.min
-        let unknown = samples |> List.map snd |> List.min
-        TestContext.Out.WriteLine($"fastest: unknown user {unknown:F1} ms, wrong password {wrong:F1} ms")
-        Assert.That(unknown, Is.GreaterThan(wrong * 0.5), $"unknown user {unknown} ms, wrong password {wrong} ms")
-
-    [<Test>]
-    member this.``REGISTER creates the account and logs in; the account works for a later LOGIN``() =
-        let name = this.Name "NewUser"
-        let c = this.Connect()
-        Assert.That(c.Command $"REGISTER {name} {pw}", Is.EqualTo $"OK REGISTER {name.ToLowerInvariant()} lobby")
-        Assert.That(c.Command "/quit", Is.EqualTo "OK QUIT")
-        c.WaitClosed()
-        this.Connect().Login(name.ToUpperInvariant(), pw)
-
-    [<Test>]
-    member this.``REGISTER of a taken name is USER_EXISTS, whatever its case``() =
-        let _, name = this.User "taken"
-        let c = this.Connect()
-
-        for line in
-            [
-                $"REGISTER {name} {pw}"
-                $"REGISTER {name.ToUpperInvariant()} {pw}"
-                $"REGISTER ALICE {pw}"
-            ] do
-            Assert.That(c.Command line, Does.StartWith "ERR USER_EXISTS ", line)
-
-        Assert.That(c.Command "/who", Does.StartWith "ERR NOT_LOGGED_IN ")
-
-    [<Test>]
-    member this.``REGISTER asks for --min-password characters; a refused REGISTER creates nothing``() =
-        let name = this.Name "short"
-        let c = this.Connect()
-        Assert.That(c.Command $"REGISTER {name} 123456789", Does.StartWith "ERR BAD_ARGUMENT ")
-        Assert.That(c.Command $"REGISTER {name} 1234567890", Is.EqualTo $"OK REGISTER {name} lobby")
-
-    [<Test>]
-    member this.``REGISTER counts characters, not UTF-16 code units``() =
-        let name = this.Name "emoji"
-        let c = this.Connect()
-        let nine = String.replicate 9 "\U0001F600" // 9 characters, 18 UTF-16 code units, 36 bytes
-        Assert.That(c.Command $"REGISTER {name} {nine}", Does.StartWith "ERR BAD_ARGUMENT ", "9 characters")
-        Assert.That(c.Command $"REGISTER {name} {String('\u00e9', 10)}", Is.EqualTo $"OK REGISTER {name} lobby")
-
-    [<Test>]
-    member this.``passwords over 72 bytes are refused, never cut; 72 bytes work``() =
-        let c = this.Connect()
-        let long = this.Name "long"
-        let p72 = String('p', 72)
-        Assert.That(c.Command $"REGISTER {long} {String('x', 73)}", Does.StartWith "ERR BAD_ARGUMENT ")
-        Assert.That(c.Command $"LOGIN alice {String('x', 73)}", Does.StartWith "ERR BAD_ARGUMENT ")
-        Assert.That(c.Command $"REGISTER {long} {String('\u00e9', 37)}", Does.StartWith "ERR BAD_ARGUMENT ")
-        c.Register(long, p72)
-        c.Send "/quit"
-        c.WaitClosed()
-        let d = this.Connect()
-        Assert.That(d.Command $"LOGIN {long} {p72}q", Does.StartWith "ERR BAD_ARGUMENT ")
-        Assert.That(d.Command $"LOGIN {long} {String('p', 71)}", Does.StartWith "ERR AUTH_FAILED ")
-        d.Login(long, p72)
-        let accented = this.Name "accent"
-        this.Connect().Register(accented, String('\u00e9', 36))
-        this.Connect().Login(accented, String('\u00e9', 36))
-
-    [<Test>]
-    member this.``a password is the rest of the line and may contain spaces``() =
-        let name = this.Name "spaces"
-        let phrase = "correct horse  battery staple"
-        this.Connect().Register(name, phrase)
-        let c = this.Connect()
-        Assert.That(c.Command $"LOGIN {name} correct horse", Does.StartWith "ERR AUTH_FAILED ")
-        c.Login(name, phrase)
-
-    [<TestCase("LOGIN")>]
-    [<TestCase("LOGIN alice")>]
-    [<TestCase("LOGIN alice ")>]
-    [<TestCase("LOGIN bad!name password123")>]
-    [<TestCase("LOGIN .dot password123")>]
-    [<TestCase("LOGIN abcdefghijabcdefghijabcdefghijabc password123")>]
-    [<TestCase("REGISTER")>]
-    [<TestCase("REGISTER newbie")>]
-    [<TestCase("REGISTER -dash pass-word-123")>]
-    [<TestCase("REGISTER caf\u00e9 pass-word-123")>]
-    member this.``malformed LOGIN and REGISTER are BAD_ARGUMENT``(line: string) =
-        let c = this.Connect()
-        Assert.That(c.Command line, Does.StartWith "ERR BAD_ARGUMENT ")
-        c.Sync()
-
-    [<Test>]
-    member this.``a 32-character user name is valid``() =
-        let name = "u" + this.Name("").PadLeft(31, '0')
-        Assert.That(name.Length, Is.EqualTo 32)
-        this.Connect().Register(name, pw)
-
-    [<TestCase("hello everyone")>]
-    [<TestCase("//slashed text")>]
-    [<TestCase("/join room1")>]
-    [<TestCase("/join")>]
-    [<TestCase("/leave")>]
-    [<TestCase("/rooms")>]
-    [<TestCase("/who")>]
-    [<TestCase("/users")>]
-    [<TestCase("/subscribe alice")>]
-    [<TestCase("/unsubscribe alice")>]
-    [<TestCase("/subs")>]
-    [<TestCase("/publish news")>]
-    [<TestCase("/history")>]
-    [<TestCase("/history 5")>]
-    [<TestCase("/no-such-command")>]
-    member this.``before login, anything else is NOT_LOGGED_IN``(line: string) =
-        let w, _ = this.User "lobbyist"
-        let c = this.Connect()
-        Assert.That(c.Command line, Does.StartWith "ERR NOT_LOGGED_IN ")
-        w.AssertNotReceived((fun l -> l.StartsWith "MSG " || l.StartsWith "PUB "), "a message from an anonymous client")
-
-    [<Test>]
-    member this.``/help, /ping and /quit work before login``() =
-        let c = this.Connect()
-        Assert.That(c.Command "/help", Is.EqualTo "OK HELP")
-        let between = c.Received |> List.tail |> List.takeWhile (fun l -> l <> "OK HELP")
-        Assert.That(between, Is.Not.Empty)
-        Assert.That(between, Has.All.StartWith "INFO ")
-        Assert.That(c.Command "/ping", Is.EqualTo "OK PONG")
-        Assert.That(c.Command "/ping tok-1", Is.EqualTo "OK PONG tok-1")
-        Assert.That(c.Command "/quit", Is.EqualTo "OK QUIT")
-        c.WaitClosed()
-
-    [<Test>]
-    member this.``after login, LOGIN and REGISTER are ALREADY_LOGGED_IN and change nothing``() =
-        let c, name = this.User "twice"
-        let other = this.Name "other"
-        Assert.That(c.Command $"LOGIN {name} {pw}", Does.StartWith "ERR ALREADY_LOGGED_IN ")
-        Assert.That(c.Command $"REGISTER {other} {pw}", Does.StartWith "ERR ALREADY_LOGGED_IN ")
-        Assert.That(Lines.items "WHO" (c.Command "/who"), Does.Contain name)
-        this.Connect().Register(other, pw)
-
-    [<Test>]
-    member this.``after login: /help is INFO lines then OK HELP; /ping answers with and without token``() =
-        let c, _ = this.User "helper"
-        c.Sync()
-        c.Clear()
-        Assert.That(c.Command "/help", Is.EqualTo "OK HELP")
-        let lines = c.TakeAll(fun _ -> true)
-        Assert.That(lines, Is.Not.Empty)
-        Assert.That(lines, Has.All.StartWith "INFO ")
-        Assert.That(c.Command "/ping", Is.EqualTo "OK PONG")
-        Assert.That(c.Command "/ping some token", Is.EqualTo "OK PONG some token")
-
-    [<Test>]
-    member this.``/quit after login: OK QUIT, the connection closes, the room sees SYS LEAVE``() =
-        let w, _ = this.User "stay"
-        let c, name = this.User "quitter"
-        w.Expect $"SYS JOIN lobby {name}" |> ignore
-        Assert.That(c.Command "/quit", Is.EqualTo "OK QUIT")
-        c.WaitClosed()
-        Assert.That(c.Received |> List.last, Is.EqualTo "OK QUIT")
-        w.Expect $"SYS LEAVE lobby {name}" |> ignore
-
-    [<TestCase("/frobnicate")>]
-    [<TestCase("/joinx room")>]
-    member this.``an unknown /word after login is UNKNOWN_COMMAND, and the connection goes on``(line: string) =
-        let c, _ = this.User "unknown"
-        Assert.That(c.Command line, Does.StartWith "ERR UNKNOWN_COMMAND ")
-        c.Sync()

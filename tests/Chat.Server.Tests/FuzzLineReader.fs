@@ -23,7 +23,8 @@ open System.Text
 open System.Text.Unicode
 open FsCheck
 open FsCheck.FSharp
-open NUnit.Framework
+open Expecto
+open Chat.Testing
 open Chat.Domain
 open Chat.Server
 
@@ -382,20 +383,23 @@ module Gens =
 type FuzzArbs =
     static member FuzzCase() = Arb.fromGen Gens.fuzzCase
 
-type FuzzPropertyAttribute() as this =
-    inherit FsCheck.NUnit.PropertyAttribute()
+/// The configuration of the properties over `FuzzCase`s: 300 cases each.
+let private fuzz = {
+    FsCheckConfig.defaultConfig with
+        maxTest = 300
+        arbitrary = [ typeof<FuzzArbs> ]
+}
 
-    do
-        this.Arbitrary <- [| typeof<FuzzArbs> |]
-        this.MaxTest <- 300
+let private tries (n: int) = {
+    FsCheckConfig.defaultConfig with
+        maxTest = n
+}
 
-[<FuzzProperty>]
 let ``the reader returns exactly what the model says, then EndOfStream, however the bytes arrive`` (c: FuzzCase) =
     let got = run c
     let expected = LineModel.expected c.MaxLine c.Input
     (got = expected) |> Prop.label $"expected {expected}\n     got {got}"
 
-[<FsCheck.NUnit.Property(MaxTest = 500)>]
 let ``Read never throws and always ends, on any bytes and any limit`` (input: byte array, limit: PositiveInt) =
     let maxLine = 1 + limit.Get % 64
     let results = readAll maxLine (new ChunkStream([ input ])) input.Length
@@ -411,7 +415,6 @@ let ``Read never throws and always ends, on any bytes and any limit`` (input: by
 
     defined && List.last results = EndOfStream
 
-[<FuzzProperty>]
 let ``one Line per \n, plus one when the unterminated tail is too long`` (c: FuzzCase) =
     let lines = run c |> List.filter ((<>) EndOfStream)
     let newlines = c.Input |> Array.filter ((=) 10uy) |> Array.length
@@ -421,21 +424,18 @@ let ``one Line per \n, plus one when the unterminated tail is too long`` (c: Fuz
     lines.Length = newlines + overlongTail
     |> Prop.label $"{lines.Length} lines, {newlines} newlines"
 
-[<FuzzProperty>]
 let ``accepted lines hold no control characters and at most maxLine bytes`` (c: FuzzCase) =
     run c
     |> List.forall (function
         | Line(Result.Ok s) -> not (LineText.hasForbidden s) && Encoding.UTF8.GetByteCount s <= c.MaxLine
         | _ -> true)
 
-[<FuzzProperty>]
 let ``how the bytes are cut into reads does not change the lines`` (c: FuzzCase) =
     let whole = run { c with Cut = Whole }
     let byteByByte = run { c with Cut = OneByOne }
     let asGenerated = run c
     whole = byteByByte && whole = asGenerated
 
-[<FsCheck.NUnit.Property(MaxTest = 300)>]
 let ``lines that fit and are clean come out as a plain split on \n gives them`` () =
     Prop.forAll (Arb.fromGen Gens.wellFormed) (fun (lines, c) ->
         let text = Encoding.UTF8.GetString c.Input
@@ -459,7 +459,6 @@ let ``lines that fit and are clean come out as a plain split on \n gives them`` 
         && accepted = lines
         && String.concat "" accepted = String.concat "" reference)
 
-[<Test>]
 let ``a 1 MB line without a newline is one TooLong, then EndOfStream, in bounded memory`` () =
     let maxLine = 4096
     let megabyte = 1 <<< 20
@@ -472,19 +471,18 @@ let ``a 1 MB line without a newline is one TooLong, then EndOfStream, in bounded
     let results = read stream
     let allocated = GC.GetAllocatedBytesForCurrentThread() - before
 
-    Assert.That(results, Is.EqualTo(box [ Line(Error(Framing.TooLong maxLine)); EndOfStream ]))
+    Expect.equal results ([ Line(Error(Framing.TooLong maxLine)); EndOfStream ]) "results"
     // Its two buffers are 2 KB and at most maxLine + 1: nothing close to the megabyte it read.
-    Assert.That(allocated, Is.LessThan(64L * 1024L), $"bytes allocated while reading {megabyte} bytes")
+    Expect.isLessThan allocated (64L * 1024L) $"bytes allocated while reading {megabyte} bytes"
 
-[<Test>]
 let ``after a 1 MB line the next line is read as usual`` () =
     let stream =
         new RepeatStream(1L <<< 20, byte 'x', Encoding.ASCII.GetBytes "still the long one\r\n/ping x\n")
 
-    Assert.That(
-        readAll 4096 stream (1 <<< 20),
-        Is.EqualTo(box [ Line(Error(Framing.TooLong 4096)); Line(Result.Ok "/ping x"); EndOfStream ])
-    )
+    Expect.equal
+        (readAll 4096 stream (1 <<< 20))
+        ([ Line(Error(Framing.TooLong 4096)); Line(Result.Ok "/ping x"); EndOfStream ])
+        "readAll 4096 stream (1 <<< 20)"
 
 let private describe =
     function
@@ -494,17 +492,6 @@ let private describe =
     | Line(Error Framing.ControlCharacters) -> "control"
     | EndOfStream -> "end"
 
-[<TestCase("xxxx\n", "ok xxxx, end")>]
-[<TestCase("xxxx\r\n", "ok xxxx, end")>]
-[<TestCase("xxx\r\r\n", "control, end")>] // the last \r is terminator, the other one is text
-[<TestCase("xxxxx\n", "too long, end")>] // maxLine + 1 bytes, not ending in \r
-[<TestCase("xxxx\r\r\n", "too long, end")>] // maxLine + 2 bytes
-[<TestCase("x\rx\n", "control, end")>]
-[<TestCase("xx\rxx\n", "too long, end")>] // maxLine + 1 bytes, the \r not last
-[<TestCase("\r\n\n  \n", "ok , ok , ok   , end")>] // blank lines are the parser's business
-[<TestCase("xxxxx", "end")>] // maxLine + 1 bytes, unterminated: dropped at the end
-[<TestCase("xxxxxx", "too long, end")>] // maxLine + 2 bytes, unterminated: reported as they arrive
-[<TestCase("xxxxxxxxxx\nyy\n", "too long, ok yy, end")>]
 let ``the edges of a limit of 4 bytes`` (input: string, expected: string) =
     for cut in [ Whole; OneByOne ] do
         let c = {
@@ -513,7 +500,7 @@ let ``the edges of a limit of 4 bytes`` (input: string, expected: string) =
             Cut = cut
         }
 
-        Assert.That(run c |> List.map describe |> String.concat ", ", Is.EqualTo expected, string cut)
+        Expect.equal (run c |> List.map describe |> String.concat ", ") expected (string cut)
 
 /// Lines as they come out of the reader, decoded: from arbitrary bytes, arbitrary strings, and
 /// command-shaped text.
@@ -607,7 +594,6 @@ let private sessions =
         }
     ]
 
-[<FsCheck.NUnit.Property(MaxTest = 1000)>]
 let ``every decoded line parses, and is blank or gets at least one effect in any session, its replies well-formed`` () =
     Prop.forAll (Arb.fromGen LineGens.line) (fun line ->
         match Protocol.parse line with
@@ -637,3 +623,56 @@ let ``every decoded line parses, and is blank or gets at least one effect in any
                  |> Prop.label $"an effect in every session: {outcomes}")
             .&. (badReplies.IsEmpty
                  |> Prop.label $"replies that are not chat/1 lines: {badReplies}"))
+
+[<Tests>]
+let tests =
+    testList "FuzzLineReader" [
+        testPropertyWithConfig
+            fuzz
+            "the reader returns exactly what the model says, then EndOfStream, however the bytes arrive"
+            ``the reader returns exactly what the model says, then EndOfStream, however the bytes arrive``
+        testPropertyWithConfig
+            (tries 500)
+            "Read never throws and always ends, on any bytes and any limit"
+            ``Read never throws and always ends, on any bytes and any limit``
+        testPropertyWithConfig
+            fuzz
+            "one Line per \\n, plus one when the unterminated tail is too long"
+            ``one Line per \n, plus one when the unterminated tail is too long``
+        testPropertyWithConfig
+            fuzz
+            "accepted lines hold no control characters and at most maxLine bytes"
+            ``accepted lines hold no control characters and at most maxLine bytes``
+        testPropertyWithConfig
+            fuzz
+            "how the bytes are cut into reads does not change the lines"
+            ``how the bytes are cut into reads does not change the lines``
+        testPropertyWithConfig
+            (tries 300)
+            "lines that fit and are clean come out as a plain split on \\n gives them"
+            ``lines that fit and are clean come out as a plain split on \n gives them``
+        testCase
+            "a 1 MB line without a newline is one TooLong, then EndOfStream, in bounded memory"
+            ``a 1 MB line without a newline is one TooLong, then EndOfStream, in bounded memory``
+        testCase "after a 1 MB line the next line is read as usual" ``after a 1 MB line the next line is read as usual``
+        testPropertyWithConfig
+            (tries 1000)
+            "every decoded line parses, and is blank or gets at least one effect in any session, its replies well-formed"
+            ``every decoded line parses, and is blank or gets at least one effect in any session, its replies well-formed``
+        for input, expected in
+            [
+                ("xxxx\n", "ok xxxx, end")
+                ("xxxx\r\n", "ok xxxx, end")
+                ("xxx\r\r\n", "control, end") // the last \r is terminator, the other one is text
+                ("xxxxx\n", "too long, end") // maxLine + 1 bytes, not ending in \r
+                ("xxxx\r\r\n", "too long, end") // maxLine + 2 bytes
+                ("x\rx\n", "control, end")
+                ("xx\rxx\n", "too long, end") // maxLine + 1 bytes, the \r not last
+                ("\r\n\n  \n", "ok , ok , ok   , end") // blank lines are the parser's business
+                ("xxxxx", "end") // maxLine + 1 bytes, unterminated: dropped at the end
+                ("xxxxxx", "too long, end") // maxLine + 2 bytes, unterminated: reported as they arrive
+                ("xxxxxxxxxx\nyy\n", "too long, ok yy, end")
+            ] do
+            testCase (named "the edges of a limit of 4 bytes" (input, expected)) (fun () ->
+                ``the edges of a limit of 4 bytes`` (input, expected))
+    ]

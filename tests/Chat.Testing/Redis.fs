@@ -1,32 +1,14 @@
-namespace Chat.Server.Tests
+namespace Chat.Testing
 
 open System
-open System.Diagnostics
 open System.IO
 open System.Net
 open System.Net.Sockets
 open System.Text
-open System.Threading
 open System.Threading.Tasks
 
-/// Waiting on a condition with a deadline: tests never sleep a fixed time to pass.
-module Poll =
-    /// Checks `condition` until it holds, backing off from 5 ms to 200 ms; TimeoutException after `timeout`.
-    let until (timeout: TimeSpan) (what: string) (condition: unit -> bool) =
-        let clock = Stopwatch.StartNew()
-
-        let rec go (delay: int) =
-            if not (condition ()) then
-                if clock.Elapsed > timeout then
-                    raise (TimeoutException(sprintf "still waiting after %.1f s for %s" timeout.TotalSeconds what))
-
-                Thread.Sleep delay
-                go (min (delay * 2) 200)
-
-        go 5
-
 /// Just enough RESP to drive a redis-server without a client library (one connection per command).
-module internal Resp =
+module Resp =
     let private readLine (s: Stream) =
         let buffer = ResizeArray<byte>()
 
@@ -67,6 +49,8 @@ module internal Resp =
         | '*', n -> List.init (int n) (fun _ -> read s) |> String.concat "\n"
         | _ -> failwithf "unexpected RESP line %s" line
 
+    /// Runs one command on 127.0.0.1:`port`: scalars as text, nil as null, arrays as their
+    /// elements joined by '\n'; a Redis error raises.
     let command (port: int) (args: string list) =
         use client = new TcpClient()
         client.Connect(IPAddress.Loopback, port)
@@ -82,74 +66,88 @@ module internal Resp =
         stream.Write(bytes, 0, bytes.Length)
         read stream
 
-/// A real redis-server on a free 127.0.0.1 port, for as long as the fixture lives. Without
-/// `aofDir` it keeps nothing on disk (`--save "" --appendonly no`), so a restart starts empty;
-/// with it, it logs every write to an append-only file there, which a restart reads back.
-type RedisFixture(?aofDir: string) =
-    let workDir = Directory.CreateTempSubdirectory("chat-redis-").FullName
-    let logFile = Path.Combine(workDir, "redis.log")
-    let mutable proc: Process = null
-
-    let freePort () =
+/// Free TCP ports on loopback.
+module Ports =
+    /// A port nothing listens on right now (the OS's pick for port 0).
+    let free () =
         let l = new TcpListener(IPAddress.Loopback, 0)
         l.Start()
         let port = (l.LocalEndpoint :?> IPEndPoint).Port
         l.Stop()
         port
 
-    let port = freePort ()
+/// A real redis-server on a free 127.0.0.1 port, for as long as the object lives. Without
+/// `aofDir` it keeps nothing on disk (`--save "" --appendonly no`), so a restart starts empty;
+/// with it, it logs every write to an append-only file there, which a restart reads back.
+/// DEBUG is allowed from loopback (for `DebugSleep`). `extraArgs` come last (e.g.
+/// `--loglevel warning`). Its log is its stdout, kept in memory.
+type RedisServer(?aofDir: string, ?extraArgs: string list) =
+    let workDir = Directory.CreateTempSubdirectory("chat-redis-").FullName
+    let port = Ports.free ()
+    let mutable child: ChildProcess option = None
 
-    let logTail () =
-        if File.Exists logFile then
-            File.ReadAllLines logFile
-            |> Array.rev
-            |> Array.truncate 10
-            |> Array.rev
-            |> String.concat "\n"
-        else
-            ""
+    let args () = [
+        "--port"
+        string port
+        "--bind"
+        "127.0.0.1"
+        "--save"
+        ""
+        match aofDir with
+        | Some dir -> yield! [ "--appendonly"; "yes"; "--appendfsync"; "always"; "--dir"; dir ]
+        | None -> yield! [ "--appendonly"; "no"; "--dir"; workDir ]
+        // DEBUG from loopback only, for the tests that stall Redis (`DEBUG SLEEP`).
+        "--daemonize"
+        "no"
+        "--enable-debug-command"
+        "local"
+        yield! defaultArg extraArgs []
+    ]
 
     let waitForExit () =
-        if not (isNull proc) then
-            if not (proc.WaitForExit 10_000) then
-                proc.Kill()
-                proc.WaitForExit()
+        match child with
+        | Some c ->
+            if (c.WaitForExit(TimeSpan.FromSeconds 10.0)).IsNone then
+                c.Kill()
 
-            proc.Dispose()
-            proc <- null
+            (c :> IDisposable).Dispose()
+            child <- None
+        | None -> ()
 
     let start () =
-        let info = ProcessStartInfo("redis-server", UseShellExecute = false)
+        let c = ChildProcess.Start("redis-server", args (), name = $"redis-server:{port}")
+        child <- Some c
 
-        let persistence =
-            match aofDir with
-            | Some dir -> [ "--appendonly"; "yes"; "--appendfsync"; "always"; "--dir"; dir ]
-            | None -> [ "--appendonly"; "no"; "--dir"; workDir ]
+        try
+            Poll.until (TimeSpan.FromSeconds 15.0) (sprintf "redis-server on port %d to answer PING" port) (fun () ->
+                if c.HasExited then
+                    c.WaitForExit(TimeSpan.FromSeconds 5.0) |> ignore
+                    failwithf "redis-server exited:\n%s" (c.OutputText 10)
 
-        for a in [ "--port"; string port; "--bind"; "127.0.0.1"; "--save"; "" ] @ persistence do
-            info.ArgumentList.Add a
-
-        // DEBUG from loopback only, for the tests that stall Redis (`DEBUG SLEEP`).
-        for a in [ "--logfile"; logFile; "--daemonize"; "no"; "--enable-debug-command"; "local" ] do
-            info.ArgumentList.Add a
-
-        proc <- Process.Start info
-
-        Poll.until (TimeSpan.FromSeconds 15.0) (sprintf "redis-server on port %d to answer PING" port) (fun () ->
-            if proc.HasExited then
-                failwithf "redis-server exited with %d:\n%s" proc.ExitCode (logTail ())
-
-            try
-                Resp.command port [ "PING" ] = "PONG"
-            with _ ->
-                false)
+                try
+                    Resp.command port [ "PING" ] = "PONG"
+                with _ ->
+                    false)
+        with _ ->
+            (c :> IDisposable).Dispose()
+            child <- None
+            reraise ()
 
     do start ()
 
     member _.Port = port
-    /// For StackExchange.Redis and for the server's `--redis`.
+    /// `127.0.0.1:<port>`: for StackExchange.Redis and for the server's `--redis`.
     member _.Configuration = sprintf "127.0.0.1:%d" port
-    member _.IsRunning = not (isNull proc) && not proc.HasExited
+    member _.Endpoint = IPEndPoint(IPAddress.Loopback, port)
+    member _.IsRunning = child |> Option.exists (fun c -> not c.HasExited)
+    /// The pid of the running redis-server (0 when stopped).
+    member _.Pid = child |> Option.map _.Pid |> Option.defaultValue 0
+
+    /// The last lines of its log.
+    member _.LogTail(?last: int) =
+        child
+        |> Option.map (fun c -> c.OutputText(defaultArg last 10))
+        |> Option.defaultValue ""
 
     /// Runs one command: scalars as text, nil as null, arrays as their elements joined by '\n'.
     member _.Command(args: string list) = Resp.command port args
@@ -188,7 +186,7 @@ type RedisFixture(?aofDir: string) =
     /// A crash: SIGKILL, nothing flushed.
     member this.Kill() =
         if this.IsRunning then
-            proc.Kill()
+            child |> Option.iter _.Kill()
 
         waitForExit ()
 
@@ -205,3 +203,29 @@ type RedisFixture(?aofDir: string) =
                 Directory.Delete(workDir, true)
             with _ ->
                 ()
+
+/// What the servers under test use as Redis (their `--redis`). One redis-server today; the Redis
+/// Cluster and Sentinel fixtures of later issues become further cases here.
+[<RequireQualifiedAccess>]
+type RedisTopology =
+    /// One redis-server.
+    | Single of RedisServer
+
+    /// The value of the servers' `--redis`.
+    member this.Configuration =
+        match this with
+        | Single r -> r.Configuration
+
+    /// Every redis-server process of the topology.
+    member this.Servers =
+        match this with
+        | Single r -> [ r ]
+
+    interface IDisposable with
+        member this.Dispose() =
+            for r in this.Servers do
+                (r :> IDisposable).Dispose()
+
+module RedisTopology =
+    /// One fresh redis-server, nothing on disk.
+    let single () = RedisTopology.Single(new RedisServer())

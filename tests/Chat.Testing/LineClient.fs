@@ -1,4 +1,4 @@
-namespace Chat.Server.Tests
+namespace Chat.Testing
 
 open System
 open System.Collections.Generic
@@ -9,12 +9,17 @@ open System.Security.Authentication
 open System.Security.Cryptography.X509Certificates
 open System.Text
 open System.Threading
-open NUnit.Framework
+
+[<AutoOpen>]
+module private Failing =
+    let fail (message: string) : 'a =
+        raise (ExpectationFailedException message)
 
 /// A chat/1 client over a real TLS socket, trusting exactly the server's certificate file
 /// (pinned: the DER bytes must match). A background thread reads lines into a queue; `Expect`
-/// takes the first queued line that matches, waiting up to a timeout.
-type TestClient private (tcp: TcpClient, ssl: SslStream, name: string) =
+/// takes the first queued line that matches, waiting up to a timeout (default 10 s). A line that
+/// does not come raises ExpectationFailedException with every line received.
+type LineClient private (tcp: TcpClient, ssl: SslStream, name: string) =
     static let defaultTimeout = TimeSpan.FromSeconds 10.0
     let gate = obj ()
     let received = List<string>()
@@ -101,8 +106,7 @@ type TestClient private (tcp: TcpClient, ssl: SslStream, name: string) =
                 else
                     $"{timeout.TotalSeconds} s passed"
 
-            Assert.Fail($"expected {what}, but {why}.\n{describe ()}")
-            Unchecked.defaultof<_>
+            fail $"expected {what}, but {why}.\n{describe ()}"
 
     let take (pred: string -> bool) () =
         match Seq.tryFindIndex pred pending with
@@ -114,13 +118,20 @@ type TestClient private (tcp: TcpClient, ssl: SslStream, name: string) =
 
     /// Connects and completes the TLS handshake, pinning `certFile`, then waits for `HELLO`.
     static member Connect
-        (port: int, certFile: string, ?name: string, ?protocols: SslProtocols, ?targetHost: string, ?receiveBuffer: int)
-        : TestClient =
+        (
+            port: int,
+            certFile: string,
+            ?name: string,
+            ?protocols: SslProtocols,
+            ?targetHost: string,
+            ?receiveBuffer: int,
+            ?host: string
+        ) : LineClient =
         let pinned = X509Certificate2.CreateFromPem(File.ReadAllText certFile).RawData
         let tcp = new TcpClient()
         receiveBuffer |> Option.iter (fun n -> tcp.ReceiveBufferSize <- n)
         tcp.NoDelay <- true
-        tcp.Connect("127.0.0.1", port)
+        tcp.Connect(defaultArg host "127.0.0.1", port)
 
         let validate =
             RemoteCertificateValidationCallback(fun _ cert _ _ -> not (isNull cert) && cert.GetRawCertData() = pinned)
@@ -141,22 +152,26 @@ type TestClient private (tcp: TcpClient, ssl: SslStream, name: string) =
             tcp.Dispose()
             reraise ()
 
-        let client = new TestClient(tcp, ssl, defaultArg name "client")
+        let client = new LineClient(tcp, ssl, defaultArg name "client")
         client.StartReading()
         client.ReceiveHello()
         client
 
+    /// Connects to `server` (its port and certificate), as `Connect` does.
+    static member To(server: ServerProcess, ?name: string) =
+        LineClient.Connect(server.Port, server.CertFile, ?name = name)
+
     member private _.StartReading() =
         let thread = Thread(readLoop)
         thread.IsBackground <- true
-        thread.Name <- "test-client " + name
+        thread.Name <- "line-client " + name
         thread.Start()
 
     member private this.ReceiveHello() =
         hello <- this.ExpectMatch((fun _ -> true), "a first line")
 
         if not (hello.StartsWith "HELLO chat/1 ") then
-            Assert.Fail($"the first line is not HELLO chat/1: {hello}")
+            fail ($"the first line is not HELLO chat/1: {hello}")
 
     member _.Name = name
     /// The `HELLO` line the server sent first.
@@ -187,6 +202,10 @@ type TestClient private (tcp: TcpClient, ssl: SslStream, name: string) =
     /// seen otherwise.
     member _.ExpectMatch(pred: string -> bool, what: string, ?timeout: TimeSpan) : string =
         waitFor what (defaultArg timeout defaultTimeout) (fun () -> take pred ())
+
+    /// Takes the first queued line, whatever it is, waiting for one.
+    member this.Next(?timeout: TimeSpan) : string =
+        this.ExpectMatch((fun _ -> true), "a line", defaultArg timeout defaultTimeout)
 
     member this.Expect(line: string, ?timeout: TimeSpan) : string =
         this.ExpectMatch((fun l -> l = line), $"the line '{line}'", defaultArg timeout defaultTimeout)
@@ -233,7 +252,7 @@ type TestClient private (tcp: TcpClient, ssl: SslStream, name: string) =
         this.Sync()
 
         match this.Received |> List.tryFind pred with
-        | Some l -> Assert.Fail($"[{name}] should not have received {what}, but got: {l}\n{describe ()}")
+        | Some l -> fail ($"[{name}] should not have received {what}, but got: {l}\n{describe ()}")
         | None -> ()
 
     /// Waits the whole of `duration` and fails if a matching line arrives meanwhile. For the few
@@ -252,8 +271,7 @@ type TestClient private (tcp: TcpClient, ssl: SslStream, name: string) =
                 s)
 
         match seen with
-        | Some l ->
-            Assert.Fail($"[{name}] expected no {what} for {duration.TotalSeconds} s, but got: {l}\n{describe ()}")
+        | Some l -> fail ($"[{name}] expected no {what} for {duration.TotalSeconds} s, but got: {l}\n{describe ()}")
         | None -> ()
 
     /// Waits until the server has closed the connection.
@@ -269,7 +287,7 @@ type TestClient private (tcp: TcpClient, ssl: SslStream, name: string) =
                 closed)
 
         if not isClosed then
-            Assert.Fail($"expected the server to close the connection within {t.TotalSeconds} s\n{describe ()}")
+            fail ($"expected the server to close the connection within {t.TotalSeconds} s\n{describe ()}")
 
     /// Stops reading the socket (after the read in progress), as a stuck client would.
     member _.PauseReading() = reading.Reset()
@@ -281,7 +299,7 @@ type TestClient private (tcp: TcpClient, ssl: SslStream, name: string) =
         let expected = $"OK LOGIN {user.ToLowerInvariant()} lobby"
 
         if reply <> expected then
-            Assert.Fail($"[{name}] LOGIN {user}: expected '{expected}', got '{reply}'\n{describe ()}")
+            fail ($"[{name}] LOGIN {user}: expected '{expected}', got '{reply}'\n{describe ()}")
 
     /// `REGISTER`, expecting `OK REGISTER <user in lower case> lobby`.
     member this.Register(user: string, password: string) =
@@ -289,7 +307,7 @@ type TestClient private (tcp: TcpClient, ssl: SslStream, name: string) =
         let expected = $"OK REGISTER {user.ToLowerInvariant()} lobby"
 
         if reply <> expected then
-            Assert.Fail($"[{name}] REGISTER {user}: expected '{expected}', got '{reply}'\n{describe ()}")
+            fail ($"[{name}] REGISTER {user}: expected '{expected}', got '{reply}'\n{describe ()}")
 
     /// Drops the connection without `/quit` (and without TLS close_notify), as a crashed client.
     member _.Disconnect() =
