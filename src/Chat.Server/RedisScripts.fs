@@ -26,7 +26,8 @@ module internal RedisKeys =
     let failedAddress (address: string) = "chat:fail:a:" + address
 
 /// Bus lines the scripts finish: the parts around what only the script knows (the id, the
-/// recipients), cut from `BusCodec.encode` itself so the codec stays the one definition of the format.
+/// recipients), laid out as `BusCodec.encode` writes them (the codec is the one definition of the
+/// format; RedisBusTemplateTests checks both against it).
 module internal RedisBusTemplate =
     // '~' is in no room or user name, so its first occurrence is the id field.
     let private placeholder = MsgId.tryCreate "~id~" |> Option.get
@@ -35,9 +36,11 @@ module internal RedisBusTemplate =
         let i = line.IndexOf(MsgId.value placeholder, StringComparison.Ordinal)
         line.Substring(0, i), line.Substring(i + (MsgId.value placeholder).Length)
 
-    /// prefix, suffix: the line is prefix + id + suffix.
-    let said room from text =
-        around (BusCodec.encode (BusEvent.Said(room, placeholder, from, text)))
+    /// prefix, suffix: the line is prefix + id + suffix. Joined here rather than cut from
+    /// `BusCodec.encode`, since every room message takes this path: one string less, and the text
+    /// copied once less. RedisBusTemplateTests holds it to the codec's layout.
+    let said (room: RoomName) (from: Username) (text: string) =
+        String.Concat("S\t", RoomName.value room, "\t"), String.Concat("\t", Username.value from, "\t", text)
 
     /// head, middle, tail: the line is head + id + middle + recipients joined by ',' + tail.
     let published from text =
