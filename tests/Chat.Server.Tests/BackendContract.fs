@@ -213,13 +213,13 @@ module BackendContract =
             Expect.equal n1 2 "n1"
             b.Unsubscribe(f2, pat)
             let id2, n2 = b.Publish(pat, "more news")
-            Expect.equal (n2, id2 <> id1) ((1, true)) "(n2, id2 <> id1)"
+            Expect.equal (n2, id2 <> id1) (1, true) "(n2, id2 <> id1)"
             this.WaitForEvents "both Published" (fun es -> es.Length >= 2)
 
             match this.Events with
             | [ BusEvent.Published(i1, p1, "news", r1); BusEvent.Published(i2, p2, "more news", r2) ] ->
-                Expect.equal (i1, p1, Set.ofList r1) ((id1, pat, set [ f1; f2 ])) "(i1, p1, Set.ofList r1)"
-                Expect.equal (i2, p2, r2) ((id2, pat, [ f1 ])) "(i2, p2, r2)"
+                Expect.equal (i1, p1, Set.ofList r1) (id1, pat, set [ f1; f2 ]) "(i1, p1, Set.ofList r1)"
+                Expect.equal (i2, p2, r2) (id2, pat, [ f1 ]) "(i2, p2, r2)"
             | other -> failtest (sprintf "unexpected events %A" other)
 
         case "history keeps the last messages up to the limit, oldest first"
@@ -248,7 +248,7 @@ module BackendContract =
         <| fun (this: ContractScope) ->
             let b = this.Backend()
             let ann, ben = user "ann", user "ben"
-            Expect.equal (b.FailedLogins(ann, "10.0.0.1")) ((0, 0)) "b.FailedLogins(ann, '10.0.0.1')"
+            Expect.equal (b.FailedLogins(ann, "10.0.0.1")) (0, 0) "b.FailedLogins(ann, '10.0.0.1')"
 
             for _ in 1..3 do
                 b.RecordFailedLogin(ann, "10.0.0.1")
@@ -257,9 +257,9 @@ module BackendContract =
                 b.RecordFailedLogin(ben, "10.0.0.1")
 
             b.RecordFailedLogin(ann, "::1")
-            Expect.equal (b.FailedLogins(ann, "10.0.0.1")) ((4, 5)) "b.FailedLogins(ann, '10.0.0.1')"
-            Expect.equal (b.FailedLogins(ben, "::1")) ((2, 1)) "b.FailedLogins(ben, '::1')"
-            Expect.equal (b.FailedLogins(user "cat", "10.0.0.2")) ((0, 0)) "b.FailedLogins(user 'cat', '10.0.0.2')"
+            Expect.equal (b.FailedLogins(ann, "10.0.0.1")) (4, 5) "b.FailedLogins(ann, '10.0.0.1')"
+            Expect.equal (b.FailedLogins(ben, "::1")) (2, 1) "b.FailedLogins(ben, '::1')"
+            Expect.equal (b.FailedLogins(user "cat", "10.0.0.2")) (0, 0) "b.FailedLogins(user 'cat', '10.0.0.2')"
 
         case "announced events reach the listener in order"
         <| fun (this: ContractScope) ->

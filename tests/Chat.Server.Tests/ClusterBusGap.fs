@@ -13,14 +13,14 @@ open ClusterTesting
 /// missed back from the log, holds later arrivals meanwhile, and hands everything on in number
 /// order, each event once.
 module ClusterBusGap =
-    let cut (redis: RedisServer) =
+    let private cut (redis: RedisServer) =
         let killed = redis.Command [ "CLIENT"; "KILL"; "TYPE"; "pubsub" ]
         Expect.isGreaterThanOrEqual (int killed) 2 "both instances' bus links"
         killed
 
     /// The link did break on each instance and came back (the library does not always report
     /// the break itself, so only the return is checked).
-    let bridged (c: Cluster) =
+    let private bridged (c: Cluster) =
         for node in [ 1; 2 ] do
             c.WaitLog(node, "bus link back", TimeSpan.FromSeconds 10.0)
 

@@ -26,7 +26,7 @@ module ClusterDelivery =
                 let atB = b.ExpectMatch(Lines.isMsgFrom an, "a's MSG on the other instance")
                 Expect.equal atB atA "one message, one id, the same line everywhere"
                 let r, _, from, text = Lines.msg atA
-                Expect.equal (r, from, text) ((room, an, "hello from one")) "(r, from, text)"
+                Expect.equal (r, from, text) (room, an, "hello from one") "(r, from, text)"
                 b.Send "hello from two"
                 let fromB = b.ExpectMatch(Lines.isMsgFrom bn, "b's own MSG")
 
@@ -60,7 +60,7 @@ module ClusterDelivery =
 
                 for client, _ in clients do
                     let who = Lines.items "WHO" (client.Command "/who")
-                    Expect.equal who ((room :: names)) (client.Describe())
+                    Expect.equal who (room :: names) (client.Describe())
                     let rooms = Lines.items "ROOMS" (client.Command "/rooms")
                     Expect.contains rooms $"{room}:3" "rooms"
                     Expect.isTrue (Lines.isOrdinalSorted rooms) (String.concat " " rooms)
@@ -151,7 +151,7 @@ module ClusterDelivery =
                     b.TakeAll(fun l -> l.StartsWith "HIST ")
                     |> List.map (fun l ->
                         let r, id, from, _, text = Lines.hist l
-                        Expect.equal (r, from) ((room, an)) "(r, from)"
+                        Expect.equal (r, from) (room, an) "(r, from)"
                         id, text)
 
                 Expect.equal hist (sent) "hist"

@@ -114,7 +114,7 @@ module ClusterForceLogout =
 
                     for client, reply in outcome do
                         if reply = ClusterLogins.forcedLogout then
-                            printfn "%s" ($"{client.Name}: SYS FORCED_LOGOUT came without OK LOGIN before it")
+                            printfn $"{client.Name}: SYS FORCED_LOGOUT came without OK LOGIN before it"
                         else
                             Expect.equal reply $"OK LOGIN {name} lobby" (client.Describe())
 

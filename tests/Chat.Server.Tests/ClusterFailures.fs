@@ -59,11 +59,11 @@ module ClusterFailures =
                 Poll.until (TimeSpan.FromSeconds 30.0 - clock.Elapsed) $"{vn} to log in on the survivor" (fun () ->
                     again.Command $"LOGIN {vn} {Cluster.Password}" = $"OK LOGIN {vn} lobby")
 
-                printfn "%s" ($"swept and logged in again {clock.Elapsed.TotalSeconds:F1} s after the kill")
+                printfn $"swept and logged in again {clock.Elapsed.TotalSeconds:F1} s after the kill"
                 Expect.equal (again.Command $"/join {room}") $"OK JOIN {room}" "again.Command $'/join {room}'"
                 w.Expect $"SYS JOIN {room} {vn}" |> ignore
                 Expect.contains (users w) vn "users w"
-                Check.notContains (users w) v2n "users w"
+                Expect.notContains (users w) v2n "users w"
 
                 Poll.until (TimeSpan.FromSeconds 10.0) "the dead server forgotten" (fun () ->
                     not (

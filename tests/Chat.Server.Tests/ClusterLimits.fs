@@ -7,7 +7,7 @@ open ClusterTesting
 /// Failed logins are counted across all instances (PROTOCOL.md "Before login", `--login-failures`).
 module ClusterLoginLimits =
     /// Each test starts with no failed logins counted (they are kept a minute).
-    let forgetFailures (this: ClusterFixture) =
+    let private forgetFailures (this: ClusterFixture) =
         let keys = this.Redis.Command [ "KEYS"; "chat:fail:*" ]
 
         if not (isNull keys) && keys <> "" then
@@ -51,7 +51,7 @@ module ClusterLoginLimits =
                     $"OK LOGIN {otherName} lobby"
                     "two.Command $'LOGIN {otherName} {Cluster.Password}'"
 
-                Check.notContains (users two) name "users two"
+                Expect.notContains (users two) name "users two"
 
             case "failed logins from one address count on every instance"
             <| fun (this: ClusterFixture) ->

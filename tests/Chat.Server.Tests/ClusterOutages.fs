@@ -11,10 +11,10 @@ open ClusterTesting
 /// instances talk (PROTOCOL.md "Guarantees": connections stay open, `ERR UNAVAILABLE`, service
 /// resumes by itself).
 module ClusterOutages =
-    let flags = [ "--msg-rate"; "0" ]
+    let private flags = [ "--msg-rate"; "0" ]
 
     /// Every message a got back (MSG) reached b too, and b saw a's messages in order, once.
-    let assertDelivered (tag: string) (a: LineClient, an: string) (b: LineClient) (echoed: int list) =
+    let private assertDelivered (tag: string) (a: LineClient, an: string) (b: LineClient) (echoed: int list) =
         a.Sync()
         b.Sync()
 
@@ -38,7 +38,7 @@ module ClusterOutages =
             Expect.contains atB k $"{tag}-{k} came back to its sender but not to {b.Name}"
 
     /// A Redis that keeps what it is told (append-only file in a directory of the test's own).
-    let persistentRedis (this: ClusterPerTest) =
+    let private persistentRedis (this: ClusterPerTest) =
         let dir = Directory.CreateTempSubdirectory("chat-aof-").FullName
 
         this.Own(
@@ -98,14 +98,14 @@ module ClusterOutages =
 
                 redis.Restart()
                 let took = waitService a an (TimeSpan.FromSeconds 15.0)
-                printfn "%s" ($"service back {took.TotalSeconds:F1} s after the restart")
+                printfn $"service back {took.TotalSeconds:F1} s after the restart"
                 waitService b bn (TimeSpan.FromSeconds 15.0) |> ignore
                 // Redis came back empty: each instance wrote its sessions back.
                 waitUsers a (TimeSpan.FromSeconds 10.0) "both users listed again" (fun u -> u = List.sort [ an; bn ])
 
                 Expect.equal
                     (Lines.items "WHO" (b.Command "/who"))
-                    ((room :: List.sort [ an; bn ]))
+                    (room :: List.sort [ an; bn ])
                     "Lines.items 'WHO' (b.Command '/who')"
 
                 for _ in 1..10 do
@@ -170,7 +170,7 @@ module ClusterOutages =
                     |> Seq.filter (fun n -> List.contains n (numbered b an "s"))
                     |> List.ofSeq
 
-                printfn "%s" ($"answered ERR UNAVAILABLE: {List.ofSeq refused}; of these, delivered anyway: {late}")
+                printfn $"answered ERR UNAVAILABLE: {List.ofSeq refused}; of these, delivered anyway: {late}"
                 Expect.isFalse (a.IsClosed || b.IsClosed) "no connection was dropped"
 
             case "a persistent Redis restarted: accounts and subscriptions survive"
@@ -222,7 +222,11 @@ module ClusterOutages =
                 waitService v vn (TimeSpan.FromSeconds 15.0) |> ignore
                 waitService mate mn (TimeSpan.FromSeconds 15.0) |> ignore
                 waitUsers v (TimeSpan.FromSeconds 10.0) $"{wn} gone from /users" (List.contains wn >> not)
-                Check.notContains (Lines.items "WHO" (mate.Command "/who")) wn "Lines.items 'WHO' (mate.Command '/who')"
+
+                Expect.notContains
+                    (Lines.items "WHO" (mate.Command "/who"))
+                    wn
+                    "Lines.items 'WHO' (mate.Command '/who')"
 
                 for client in [ v; mate ] do
                     client.Expect($"SYS LEAVE lobby {wn}", TimeSpan.FromSeconds 5.0) |> ignore

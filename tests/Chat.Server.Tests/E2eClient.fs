@@ -82,9 +82,9 @@ module ChatClient =
 /// The CLI client end to end, against a server process: login, commands piped on stdin, raw output
 /// (stdout is not a terminal), exit codes, certificate checks.
 module E2eClient =
-    let timeout = TimeSpan.FromSeconds 30.0
+    let private timeout = TimeSpan.FromSeconds 30.0
 
-    let run (this: ServerFixture) (args: string list, password: string, stdin: string) =
+    let private run (this: ServerFixture) (args: string list, password: string, stdin: string) =
         let server = [ "--port"; string this.Server.Port ]
         let r = ChatClient.run (server @ args) [ "CHAT_PASSWORD", password ] stdin timeout
         printfn "%s" r.Shown

@@ -43,7 +43,7 @@ module E2eForceLogout =
                     1
                     "Lines.items 'WHO' (watcher.Command '/who') |> List.filter ((=) name)"
 
-                Check.notContains
+                Expect.notContains
                     (Lines.items "WHO" (roommate.Command "/who"))
                     name
                     "Lines.items 'WHO' (roommate.Command '/who')"
@@ -64,7 +64,7 @@ module E2eForceLogout =
                     watcher.ExpectMatch(Lines.isMsgFrom name, "the new session's message")
                     |> Lines.msg
 
-                Expect.equal (from, text) ((name, "still here")) "(from, text)"
+                Expect.equal (from, text) (name, "still here") "(from, text)"
 
             case "in the lobby, the others see SYS LEAVE then SYS JOIN"
             <| fun (this: ServerFixture) ->

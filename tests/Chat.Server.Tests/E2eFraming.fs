@@ -7,10 +7,10 @@ open Chat.Testing
 
 /// Lines on the wire: terminators, length, encoding, control characters (PROTOCOL.md "Framing").
 module E2eFraming =
-    let bytes (s: string) = Encoding.UTF8.GetBytes s
+    let private bytes (s: string) = Encoding.UTF8.GetBytes s
 
     /// Two members of a new room: the one that sends, and one that listens.
-    let pair (this: ServerFixture) =
+    let private pair (this: ServerFixture) =
         let room = this.Name "frame"
         let a, an = this.UserIn("a", room)
         let b, _ = this.UserIn("b", room)
@@ -165,7 +165,7 @@ module E2eFraming =
                 let text = "col1\tcol2 h\u00e9llo w\u00f6rld \u2713 \U0001F389"
                 a.Send text
                 let _, _, from, got = b.ExpectMatch(Lines.isMsgFrom an, "the message") |> Lines.msg
-                Expect.equal (from, got) ((an, text)) "(from, got)"
+                Expect.equal (from, got) (an, text) "(from, got)"
 
             case "lines may arrive together in one write or split across writes, even inside a character"
             <| fun (this: ServerFixture) ->

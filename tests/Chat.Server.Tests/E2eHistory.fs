@@ -7,7 +7,7 @@ open Chat.Testing
 /// `/history [n]` (PROTOCOL.md "After login"), and `--history`.
 module E2eHistory =
     /// Sends `texts` to the room in one write and returns the MSG ids the sender saw, in order.
-    let say (c: LineClient) (room: string) (texts: string list) =
+    let private say (c: LineClient) (room: string) (texts: string list) =
         c.SendAll texts
 
         [
@@ -16,11 +16,11 @@ module E2eHistory =
                     c.ExpectMatch((fun l -> l.StartsWith $"MSG {room} " && l.EndsWith $" {t}"), t)
                     |> Lines.msg
 
-                Expect.equal (r, text) ((room, t)) "(r, text)"
+                Expect.equal (r, text) (room, t) "(r, text)"
                 id
         ]
 
-    let history (c: LineClient) (command: string) =
+    let private history (c: LineClient) (command: string) =
         c.Clear()
         let reply = c.Command command
         reply, c.TakeAll(fun l -> l.StartsWith "HIST ") |> List.map Lines.hist
@@ -41,17 +41,17 @@ module E2eHistory =
 
                 Expect.equal
                     (lines |> List.map (fun (_, _, _, _, t) -> t))
-                    ((List.skip 5 texts))
+                    (List.skip 5 texts)
                     "lines |> List.map (fun (_, _, _, _, t) -> t)"
 
                 Expect.equal
                     (lines |> List.map (fun (_, id, _, _, _) -> id))
-                    ((List.skip 5 ids))
+                    (List.skip 5 ids)
                     "lines |> List.map (fun (_, id, _, _, _) -> id)"
 
                 for r, _, from, ms, _ in lines do
-                    Expect.equal (r, from) ((room, an)) "(r, from)"
-                    Check.inRange ms (before - 5_000L) (after + 5_000L) "ms"
+                    Expect.equal (r, from) (room, an) "(r, from)"
+                    Expect.inRange ms (before - 5_000L) (after + 5_000L) "ms"
 
                 Expect.hasLength (List.distinct ids) 25 "ids are unique within the room"
 
@@ -66,7 +66,7 @@ module E2eHistory =
 
                 Expect.equal
                     (lines |> List.map (fun (_, id, _, _, t) -> id, t))
-                    ((List.zip ids texts |> List.skip 102))
+                    (List.zip ids texts |> List.skip 102)
                     "lines |> List.map (fun (_, id, _, _, t) -> id, t)"
 
                 let reply, lines = history a "/history 500"
@@ -74,7 +74,7 @@ module E2eHistory =
 
                 Expect.equal
                     (lines |> List.map (fun (_, _, _, _, t) -> t))
-                    ((List.skip 5 texts))
+                    (List.skip 5 texts)
                     "lines |> List.map (fun (_, _, _, _, t) -> t)"
 
             case "/history shows everyone's messages of my room only, //text as /text"

@@ -144,14 +144,14 @@ module Hostile =
 /// well-formed answers and can go on, nobody else notices, and the server keeps serving.
 module E2eHostile =
     /// A logged-in user alone in a new room, who must not notice anything.
-    let observer (this: ServerFixture) =
+    let private observer (this: ServerFixture) =
         let room = this.Name "watch"
         let observer, _ = this.UserIn("watcher", room)
         observer, room
 
     /// The observer answers at once and has received nothing but answers to its own commands (and
     /// the `expected` events).
-    let assertUnaffectedWith (this: ServerFixture) (observer: LineClient) (expected: string list) =
+    let private assertUnaffectedWith (this: ServerFixture) (observer: LineClient) (expected: string list) =
         let clock = Stopwatch.StartNew()
         Expect.equal (observer.Command "/ping still there") "OK PONG still there" "observer.Command '/ping still there'"
         Expect.isLessThan clock.Elapsed (TimeSpan.FromSeconds 3.0) "the observer's ping took"
@@ -163,7 +163,7 @@ module E2eHostile =
         Expect.equal others expected "the observer received"
         Expect.isFalse this.Server.HasExited "the server process exited"
 
-    let assertUnaffected (this: ServerFixture) (observer: LineClient) = assertUnaffectedWith this observer []
+    let private assertUnaffected (this: ServerFixture) (observer: LineClient) = assertUnaffectedWith this observer []
 
     [<Tests>]
     let tests =
@@ -229,7 +229,7 @@ module E2eHostile =
                 assertUnaffectedWith this observer ([ $"SYS JOIN {room} {name}" ])
                 vandal.Send "a real message at last"
                 let _, _, from, text = observer.ExpectPrefix $"MSG {room} " |> Lines.msg
-                Expect.equal (from, text) ((name, "a real message at last")) "(from, text)"
+                Expect.equal (from, text) (name, "a real message at last") "(from, text)"
 
             case "garbage sent one byte at a time is answered as if sent at once"
             <| fun (this: ServerFixture) ->
@@ -260,7 +260,7 @@ module E2eHostile =
                 for client in [ trickle; atOnce ] do
                     client.Send "/ping x"
                     client.Expect "OK PONG x" |> ignore
-                    Expect.equal client.Received (([ client.Hello ] @ expected @ [ "OK PONG x" ])) client.Name
+                    Expect.equal client.Received ([ client.Hello ] @ expected @ [ "OK PONG x" ]) client.Name
 
                 assertUnaffected this observer
 

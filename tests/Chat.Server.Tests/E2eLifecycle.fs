@@ -8,13 +8,13 @@ open Chat.Testing
 /// Starting and stopping a server: signals, bad flags, certificates, `CHAT_*` variables
 /// (PROTOCOL.md "Starting a server").
 module E2eLifecycle =
-    let exitWithin (server: ServerProcess) =
+    let private exitWithin (server: ServerProcess) =
         match server.WaitForExit(TimeSpan.FromSeconds 30.0) with
         | Some code -> code
         | None -> failwith $"the server still runs 30 s after the signal\n{server.OutputText()}"
 
     /// Exit code 2 and one clear line on stderr, naming `mentions`.
-    let refusedWith (mentions: string) (result: ExitResult) =
+    let private refusedWith (mentions: string) (result: ExitResult) =
         let text = String.concat "\n" (result.StdOut @ result.StdErr)
         Expect.equal result.Code 2 text
         let lines = result.StdErr |> List.filter (String.IsNullOrWhiteSpace >> not)

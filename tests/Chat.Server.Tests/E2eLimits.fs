@@ -53,11 +53,11 @@ module E2eSlowConsumer =
                     |> List.filter (Lines.isMsgFrom sn)
                     |> List.map (fun l -> let _, _, _, t = Lines.msg l in t)
 
-                Expect.equal (texts reader) ((List.ofSeq sent)) "the reader"
-                Expect.equal (texts sender) ((List.ofSeq sent)) "the sender"
+                Expect.equal (texts reader) (List.ofSeq sent) "the reader"
+                Expect.equal (texts sender) (List.ofSeq sent) "the sender"
                 Expect.isLessThan ((texts slow).Length) sent.Count "the slow client"
                 let errors = slow.Received |> List.filter (fun l -> l.StartsWith "ERR ")
-                printfn "%s" ($"sent {sent.Count}; the slow client got {(texts slow).Length}, then: {errors}")
+                printfn $"sent {sent.Count}; the slow client got {(texts slow).Length}, then: {errors}"
 
                 Expect.isTrue
                     (errors |> List.forall (fun l -> l.StartsWith "ERR SLOW_CONSUMER "))
@@ -83,7 +83,7 @@ module E2eMessageRate =
                 let limited = a.Received |> List.filter (fun l -> l.StartsWith "ERR RATE_LIMITED ")
                 Expect.equal (echoes.Length + limited.Length) 30 "each message is delivered or refused"
                 Expect.isNonEmpty limited "limited"
-                Check.inRange echoes.Length 10 (10 + refilled) "a burst of 2n, plus what refilled meanwhile"
+                Expect.inRange echoes.Length 10 (10 + refilled) "a burst of 2n, plus what refilled meanwhile"
                 b.Sync()
                 Expect.equal (b.Received |> List.filter (Lines.isMsgFrom an)) (echoes) "what the room got"
                 a.Clear()
@@ -187,7 +187,7 @@ module E2eNoLoginLimit =
 
 /// `--max-conns-per-address`: past it, a new connection is closed.
 module E2eMaxConnections =
-    let refused (port: int) =
+    let private refused (port: int) =
         use tcp = Raw.connect port
         let received, closed, error = Raw.readToEnd tcp
         Expect.isTrue closed "the connection over the limit is still open"

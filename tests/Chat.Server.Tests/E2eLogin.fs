@@ -7,7 +7,7 @@ open Chat.Testing
 
 /// HELLO, LOGIN, REGISTER and what may be done before login (PROTOCOL.md "Before login", "Names").
 module E2eLogin =
-    let pw = ServerFixture.Password
+    let private pw = ServerFixture.Password
 
     [<Tests>]
     let tests =
@@ -45,10 +45,10 @@ module E2eLogin =
                 w.Expect "SYS JOIN lobby alice" |> ignore
                 c.Send "hi from Alice"
                 let _, _, from, text = w.ExpectPrefix "MSG lobby " |> Lines.msg
-                Expect.equal (from, text) (("alice", "hi from Alice")) "(from, text)"
+                Expect.equal (from, text) ("alice", "hi from Alice") "(from, text)"
                 let users = Lines.items "USERS" (w.Command "/users")
                 Expect.contains users "alice" "users"
-                Check.notContains users "Alice" "users"
+                Expect.notContains users "Alice" "users"
 
             case "unknown user and wrong password get the same AUTH_FAILED, and the connection goes on"
             <| fun (this: ServerFixture) ->
@@ -79,7 +79,7 @@ module E2eLogin =
 
                 let wrong = samples |> List.map fst |> List.min
                 let unknown = samples |> List.map snd |> List.min
-                printfn "%s" ($"fastest: unknown user {unknown:F1} ms, wrong password {wrong:F1} ms")
+                printfn $"fastest: unknown user {unknown:F1} ms, wrong password {wrong:F1} ms"
                 Expect.isGreaterThan unknown (wrong * 0.5) $"unknown user {unknown} ms, wrong password {wrong} ms"
 
             case "REGISTER creates the account and logs in; the account works for a later LOGIN"

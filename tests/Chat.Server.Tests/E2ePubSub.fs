@@ -7,7 +7,7 @@ open Chat.Testing
 /// "Guarantees").
 module E2ePubSub =
     /// A registered account that is not online.
-    let offline (this: ServerFixture) (prefix: string) =
+    let private offline (this: ServerFixture) (prefix: string) =
         let c, name = this.User prefix
         Expect.equal (c.Command "/quit") "OK QUIT" "c.Command '/quit'"
         c.WaitClosed()
@@ -74,7 +74,7 @@ module E2ePubSub =
 
                 Expect.equal
                     (Lines.items "SUBS" (a.Command "/subs"))
-                    ((List.filter ((<>) targets.Head) sorted))
+                    (List.filter ((<>) targets.Head) sorted)
                     "Lines.items 'SUBS' (a.Command '/subs')"
 
                 Expect.stringStarts (a.Command "/unsubscribe") "ERR BAD_ARGUMENT " "a.Command '/unsubscribe'"
@@ -99,7 +99,7 @@ module E2ePubSub =
                 for s in [ near; far ] do
                     Expect.equal
                         (s.ExpectPrefix "PUB " |> Lines.pub)
-                        ((id, pn, "big  news today"))
+                        (id, pn, "big  news today")
                         "s.ExpectPrefix 'PUB ' |> Lines.pub"
 
                 let news (l: string) = l.Contains "news today"
@@ -112,7 +112,7 @@ module E2ePubSub =
                 let p, _ = this.User "lonely"
                 let id1, n1 = Lines.published (p.Command "/publish anyone?")
                 let id2, n2 = Lines.published (p.Command "/publish anyone at all?")
-                Expect.equal (n1, n2) ((0, 0)) "(n1, n2)"
+                Expect.equal (n1, n2) (0, 0) "(n1, n2)"
                 Expect.notEqual id2 id1 "id2"
                 Expect.stringStarts (p.Command "/publish") "ERR BAD_ARGUMENT " "p.Command '/publish'"
                 Expect.stringStarts (p.Command "/publish    ") "ERR BAD_ARGUMENT " "p.Command '/publish '"
@@ -141,7 +141,7 @@ module E2ePubSub =
 
                 Expect.equal
                     (s2.ExpectPrefix "PUB " |> Lines.pub)
-                    ((id, pn, "welcome back"))
+                    (id, pn, "welcome back")
                     "s2.ExpectPrefix 'PUB ' |> Lines.pub"
 
                 Expect.isFalse (s2.Received |> List.exists (fun l -> l.Contains "while away")) "sent while offline"

@@ -19,7 +19,7 @@ module E2eRooms =
                 a.Send "hello  room, with  double spaces "
                 let seen = [ for x in [ a; b; c ] -> x.ExpectPrefix $"MSG {room} " |> Lines.msg ]
                 let _, id, _, _ = seen.Head
-                Expect.allEqual seen ((room, id, an, "hello  room, with  double spaces ")) "seen"
+                Expect.allEqual seen (room, id, an, "hello  room, with  double spaces ") "seen"
                 outsider.AssertNotReceived((fun l -> l.Contains "double spaces"), "a message of another room")
 
                 for x in [ a; b; c ] do
@@ -33,7 +33,7 @@ module E2eRooms =
                 let b, _ = this.UserIn("b", room)
                 a.Send "//join elsewhere"
                 let _, _, from, text = b.ExpectPrefix $"MSG {room} " |> Lines.msg
-                Expect.equal (from, text) ((an, "/join elsewhere")) "(from, text)"
+                Expect.equal (from, text) (an, "/join elsewhere") "(from, text)"
 
                 Expect.equal
                     (Lines.items "WHO" (a.Command "/who") |> List.head)
@@ -150,8 +150,8 @@ module E2eRooms =
                 d.Disconnect()
                 b.Expect $"SYS LEAVE {room} {dn}" |> ignore
                 let who = Lines.items "WHO" (b.Command "/who")
-                Check.notContains who qn "who"
-                Check.notContains who dn "who"
+                Expect.notContains who qn "who"
+                Expect.notContains who dn "who"
 
             case "/rooms lists the rooms with members and their counts, sorted by name"
             <| fun (this: ServerFixture) ->
@@ -210,7 +210,7 @@ module E2eRooms =
                 q.Send "/quit"
                 a.Expect $"SYS LEAVE lobby {qn}" |> ignore
 
-                Check.notContains
+                Expect.notContains
                     (Lines.items "USERS" (a.Command "/users"))
                     qn
                     "Lines.items 'USERS' (a.Command '/users')"

@@ -181,7 +181,7 @@ module E2eTransport =
 
 /// --handshake-timeout and --login-timeout.
 module E2eTimeouts =
-    let closedWithin (tcp: TcpClient) =
+    let private closedWithin (tcp: TcpClient) =
         let sw = Stopwatch.StartNew()
         let received, closed, error = Raw.readToEnd tcp
         Expect.isTrue closed "still open after 10 s"

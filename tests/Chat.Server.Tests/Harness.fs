@@ -7,8 +7,9 @@ open Microsoft.FSharp.Reflection
 open Expecto
 open Chat.Testing
 
-/// Assertions Expecto has no word for, in its shape (actual first, the message last).
-module Check =
+/// Assertions Expecto has no word for, beside its own (`Expect.equal` and the others still
+/// resolve to Expecto's module): actual first, the message last.
+module Expect =
     /// Fails when `actual` contains `item`.
     let notContains (actual: seq<'a>) (item: 'a) (message: string) =
         if Seq.contains item actual then
@@ -111,6 +112,11 @@ type private Shared<'F when 'F :> IDisposable>(make: unit -> 'F, count: int) =
                 dispose ())
 
 module Harness =
+    /// Every list with processes (servers, redis-server) runs in this one sequenced group: one test
+    /// after another, in order, while the lists that need none (the fuzzed line reader, the
+    /// in-memory contract) run beside it.
+    let private processes = "servers and redis-server"
+
     let private rethrow (e: exn) : 'a =
         ExceptionDispatchInfo.Capture(e).Throw()
         Unchecked.defaultof<_>
@@ -150,16 +156,16 @@ module Harness =
         : Test =
         let fixture = Shared(make, cases.Length)
 
-        testSequenced (
-            testList name [
+        testSequencedGroup
+            processes
+            (testList name [
                 for c in cases ->
                     testCase c.Name (fun () ->
                         try
                             run (fixture.Get()) c.Body
                         finally
                             fixture.Done())
-            ]
-        )
+            ])
 
     /// The tests of `cases`, each on a fixture of its own, disposed after it; in sequence, or in
     /// inParallel with anything when `inParallel` (fixtures that share nothing).
@@ -177,4 +183,7 @@ module Harness =
                         run f c.Body)
             ]
 
-        if inParallel then list else testSequenced list
+        if inParallel then
+            list
+        else
+            testSequencedGroup processes list

@@ -130,7 +130,7 @@ module RedisBackendTests =
 
                 Poll.until within "registration" (fun () -> h.IsMember "chat:servers" "schema")
 
-                Check.inRange
+                Expect.inRange
                     (int (h.Get [ "TTL"; "chat:server:schema:alive" ]))
                     1
                     10
@@ -145,7 +145,7 @@ module RedisBackendTests =
                 b.RecordFailedLogin(ann, "10.1.2.3")
 
                 for key in [ "chat:fail:u:ann"; "chat:fail:a:10.1.2.3" ] do
-                    Check.inRange (int (h.Get [ "TTL"; key ])) 1 60 key
+                    Expect.inRange (int (h.Get [ "TTL"; key ])) 1 60 key
 
                 let id = b.Say(den, ann, "hi", 42L).Result
 
