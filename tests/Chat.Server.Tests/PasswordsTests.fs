@@ -104,14 +104,19 @@ module PasswordsTests =
                 "any other string of bcrypt's shape is a mismatch, never an exception"
             <| Prop.forAll tails (fun hash -> not (passwords.Verify(hash, password "password123")))
 
-            testCase "an account stored before the move logs in over the wire, with its password only"
-            <| fun () ->
-                use redis = new RedisServer()
+        ]
+
+    [<Tests>]
+    let overTheWire =
+        ClusterSuite.perTest "PasswordsOverTheWire" [
+            case "an account stored before the move logs in over the wire, with its password only"
+            <| fun (t: ClusterPerTest) ->
+                let redis = t.NewRedis()
                 redis.Command [ "HSET"; "chat:user:olduser"; "hash"; stored ] |> ignore
-                use server = ServerProcess.Start [ "--redis"; redis.Configuration ]
-                use wrong = LineClient.To(server, "wrong")
+                let c = t.NewCluster(redis.Configuration, 1, [], "old")
+                let wrong = c.Connect(1, "wrong")
                 Expect.stringStarts (wrong.Command "LOGIN olduser password124") "ERR AUTH_FAILED " "wrong password"
-                use client = LineClient.To(server, "olduser")
+                let client = c.Connect(1, "olduser")
                 client.Login("olduser", "password123")
                 Expect.equal (client.Command "/who") "OK WHO lobby olduser" "logged in"
                 Expect.equal (redis.Command [ "HGET"; "chat:user:olduser"; "hash" ]) stored "the hash is left as it was"
