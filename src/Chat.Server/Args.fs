@@ -3,33 +3,35 @@ module Chat.Server.Args
 
 open System
 open System.Net
+open Microsoft.FSharp.Reflection
 open Argu
 
 type DuplicateLoginArg =
     | [<CustomCommandLine "force-logout">] Force_Logout
     | [<CustomCommandLine "reject">] Reject
 
+/// Each flag's variable is `CHAT_<FLAG>` (PROTOCOL.md), read by Argu's environment reader.
 type Arg =
-    | Port of int
-    | Bind of address: string
-    | Redis of configuration: string
-    | Cert of file: string
-    | Key of file: string
-    | Cert_Dir of dir: string
-    | Server_Id of id: string
-    | Duplicate_Login of DuplicateLoginArg
-    | Demo_Users
-    | Bcrypt_Cost of int
-    | Max_Line of bytes: int
-    | Login_Timeout of seconds: int
-    | Handshake_Timeout of seconds: int
-    | Send_Queue of lines: int
-    | Min_Password of chars: int
-    | History of messages: int
-    | Login_Failures of n: int
-    | Msg_Rate of n: int
-    | Max_Conns_Per_Address of n: int
-    | Log_Level of level: string
+    | [<CustomAppSettings "CHAT_PORT">] Port of int
+    | [<CustomAppSettings "CHAT_BIND">] Bind of address: string
+    | [<CustomAppSettings "CHAT_REDIS">] Redis of configuration: string
+    | [<CustomAppSettings "CHAT_CERT">] Cert of file: string
+    | [<CustomAppSettings "CHAT_KEY">] Key of file: string
+    | [<CustomAppSettings "CHAT_CERT_DIR">] Cert_Dir of dir: string
+    | [<CustomAppSettings "CHAT_SERVER_ID">] Server_Id of id: string
+    | [<CustomAppSettings "CHAT_DUPLICATE_LOGIN">] Duplicate_Login of DuplicateLoginArg
+    | [<CustomAppSettings "CHAT_DEMO_USERS">] Demo_Users
+    | [<CustomAppSettings "CHAT_BCRYPT_COST">] Bcrypt_Cost of int
+    | [<CustomAppSettings "CHAT_MAX_LINE">] Max_Line of bytes: int
+    | [<CustomAppSettings "CHAT_LOGIN_TIMEOUT">] Login_Timeout of seconds: int
+    | [<CustomAppSettings "CHAT_HANDSHAKE_TIMEOUT">] Handshake_Timeout of seconds: int
+    | [<CustomAppSettings "CHAT_SEND_QUEUE">] Send_Queue of lines: int
+    | [<CustomAppSettings "CHAT_MIN_PASSWORD">] Min_Password of chars: int
+    | [<CustomAppSettings "CHAT_HISTORY">] History of messages: int
+    | [<CustomAppSettings "CHAT_LOGIN_FAILURES">] Login_Failures of n: int
+    | [<CustomAppSettings "CHAT_MSG_RATE">] Msg_Rate of n: int
+    | [<CustomAppSettings "CHAT_MAX_CONNS_PER_ADDRESS">] Max_Conns_Per_Address of n: int
+    | [<CustomAppSettings "CHAT_LOG_LEVEL">] Log_Level of level: string
 
     interface IArgParserTemplate with
         member a.Usage =
@@ -81,50 +83,50 @@ type Config = {
 /// A flag's value is out of range or inconsistent; the message names the flag.
 exception BadFlag of string
 
-let private flags = [
-    "port"
-    "bind"
-    "redis"
-    "cert"
-    "key"
-    "cert-dir"
-    "server-id"
-    "duplicate-login"
-    "bcrypt-cost"
-    "max-line"
-    "login-timeout"
-    "handshake-timeout"
-    "send-queue"
-    "min-password"
-    "history"
-    "login-failures"
-    "msg-rate"
-    "max-conns-per-address"
-    "log-level"
-]
+/// Argu reads a flag without a value (`--demo-users`) from its variable as a bool; the variable
+/// also takes the spellings a shell or compose file uses (1/0, yes/no, on/off).
+let private switches (reader: IConfigurationReader) = {
+    new IConfigurationReader with
+        member _.Name = reader.Name
 
-let private variable (flag: string) =
-    "CHAT_" + flag.Replace('-', '_').ToUpperInvariant()
-
-/// `CHAT_*` variables as flags, placed before the real ones: the last occurrence wins, so a flag
-/// beats its variable.
-let fromEnvironment (env: string -> string option) : string list = [
-    for flag in flags do
-        match env (variable flag) with
-        | Some v when v <> "" -> yield! [ "--" + flag; v ]
-        | _ -> ()
-    match env (variable "demo-users") with
-    | Some("1" | "true" | "yes" | "on") -> "--demo-users"
-    | _ -> ()
-]
+        member _.GetValue name =
+            match reader.GetValue name with
+            | null -> null
+            | v when name = "CHAT_DEMO_USERS" ->
+                match v.Trim().ToLowerInvariant() with
+                | "1"
+                | "yes"
+                | "on" -> "true"
+                | "0"
+                | "no"
+                | "off" -> "false"
+                | _ -> v
+            | v -> v
+}
 
 let private check cond message =
     if not cond then
         raise (BadFlag message)
 
+let private variable (flag: string) =
+    "CHAT_" + flag.Replace('-', '_').ToUpperInvariant()
+
 let private ofResults (r: ParseResults<Arg>) : Config =
+    // A value that came from a variable is named as that variable when it is refused.
+    let fromEnvironment =
+        r.GetAllResults(source = ParseSource.AppSettings)
+        |> List.map (fun a ->
+            (fst (FSharpValue.GetUnionFields(a, typeof<Arg>))).Name.Replace('_', '-').ToLowerInvariant())
+        |> set
+
+    let flag name =
+        if fromEnvironment.Contains name then
+            $"{variable name} (--{name})"
+        else
+            "--" + name
+
     let between lo hi name v =
-        check (v >= lo && v <= hi) $"--{name} must be between {lo} and {hi} (got {v})"
+        check (v >= lo && v <= hi) $"{flag name} must be between {lo} and {hi} (got {v})"
         v
 
     let bind =
@@ -132,13 +134,13 @@ let private ofResults (r: ParseResults<Arg>) : Config =
 
         match IPAddress.TryParse s with
         | true, a -> a
-        | _ -> raise (BadFlag $"--bind must be an IP address (got {s})")
+        | _ -> raise (BadFlag(sprintf "%s must be an IP address (got %s)" (flag "bind") s))
 
     let certFiles =
         match r.TryGetResult Cert, r.TryGetResult Key with
         | Some c, Some k -> Some(c, k)
         | None, None -> None
-        | _ -> raise (BadFlag "--cert and --key go together")
+        | _ -> raise (BadFlag(sprintf "%s and %s go together" (flag "cert") (flag "key")))
 
     let level =
         match (r.GetResult(Log_Level, defaultValue = "info")).ToLowerInvariant() with
@@ -146,7 +148,7 @@ let private ofResults (r: ParseResults<Arg>) : Config =
         | "info" -> LogLevel.Info
         | "warn" -> LogLevel.Warn
         | "error" -> LogLevel.Error
-        | s -> raise (BadFlag $"--log-level must be debug, info, warn or error (got {s})")
+        | s -> raise (BadFlag(sprintf "%s must be debug, info, warn or error (got %s)" (flag "log-level") s))
 
     let serverId =
         let id =
@@ -154,7 +156,7 @@ let private ofResults (r: ParseResults<Arg>) : Config =
 
         check
             (id <> "" && id |> Seq.forall (fun c -> c > ' ' && c <= '~' && c <> ':'))
-            "--server-id must be printable ASCII without spaces or ':'"
+            (sprintf "%s must be printable ASCII without spaces or ':'" (flag "server-id"))
 
         id
 
@@ -202,14 +204,16 @@ type Parsed =
     /// One line for stderr; the process exits 2.
     | Invalid of string
 
-/// Parses the environment's flags, then the real ones.
-let parse (argv: string array) (env: string -> string option) : Parsed =
+/// Parses the flags, and the `CHAT_*` variables `environment` holds (a flag beats its variable).
+let parse (argv: string array) (environment: IConfigurationReader) : Parsed =
     let parser = ArgumentParser.Create<Arg>(programName = "Chat.Server")
-    let all = Array.append (fromEnvironment env |> Array.ofList) argv
 
     try
-        Run(parser.ParseCommandLine(all) |> ofResults)
+        Run(parser.Parse(argv, configurationReader = switches environment) |> ofResults)
     with
     | :? ArguParseException as e when e.ErrorCode = ErrorCode.HelpText -> ShowUsage(parser.PrintUsage())
-    | :? ArguParseException as e -> Invalid(e.Message.Split('\n').[0].Trim())
+    | :? ArguParseException as e ->
+        // Argu names a variable "AppSettings entry 'CHAT_X'"; say what it is.
+        let first = e.Message.Split('\n').[0].Trim()
+        Invalid(first.Replace("AppSettings entry '", "environment variable '"))
     | BadFlag message -> Invalid message

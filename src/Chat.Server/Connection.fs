@@ -76,7 +76,6 @@ type Connection(socket: Socket, settings: ConnectionSettings, ended: Connection 
             |> ignore
 
     /// The first byte decides: TLS goes on, anything else gets one plaintext line and is closed.
-    /// The first byte decides: TLS goes on, anything else gets one plaintext line and is closed.
     let speaksTls (deadline: CancellationToken) =
         task {
             let first = Array.zeroCreate<byte> 1
@@ -140,10 +139,14 @@ type Connection(socket: Socket, settings: ConnectionSettings, ended: Connection 
         use _loginTimer =
             new Timer(
                 (fun _ ->
-                    if not loggedIn then
-                        box.SendLast(
-                            Err(LoginTimeout, $"no login within {settings.LoginTimeout.TotalSeconds} s; closing")
-                        )),
+                    // A timer callback that throws would end the process.
+                    try
+                        if not loggedIn then
+                            box.SendLast(
+                                Err(LoginTimeout, $"no login within {settings.LoginTimeout.TotalSeconds} s; closing")
+                            )
+                    with e ->
+                        log.Error("login timeout failed", [ "peer", peer :> obj; "error", e :> obj ])),
                 null,
                 settings.LoginTimeout,
                 Timeout.InfiniteTimeSpan

@@ -132,11 +132,15 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
                 // Only a failure has anything to do: no work is scheduled for a message that went out.
                 sent.ContinueWith(
                     (fun (t: Task<MsgId>) ->
-                        match t.Exception.InnerException with
-                        | BackendUnavailable reason ->
-                            ctx.Log.Warn("message not sent", [ "reason", box reason; "peer", box peer ])
-                            fail Unavailable "shared state is unreachable; your message was not sent"
-                        | e -> ctx.Log.Error("message not sent", [ "error", box e; "peer", box peer ])),
+                        // On the library's thread, in a task nobody awaits: nothing may escape.
+                        try
+                            match t.Exception.InnerException with
+                            | BackendUnavailable reason ->
+                                ctx.Log.Warn("message not sent", [ "reason", box reason; "peer", box peer ])
+                                fail Unavailable "shared state is unreachable; your message was not sent"
+                            | e -> ctx.Log.Error("message not sent", [ "error", box e; "peer", box peer ])
+                        with e ->
+                            ctx.Log.Error("message failure not reported", [ "error", box e; "peer", box peer ])),
                     TaskContinuationOptions.OnlyOnFaulted
                     ||| TaskContinuationOptions.ExecuteSynchronously
                 )

@@ -63,6 +63,9 @@ type Listener(bind: IPAddress, port: int, maxPerAddress: int, settings: Connecti
             | :? SocketException
             | :? ObjectDisposedException when stopping -> go <- false
             | :? SocketException as e -> log.Warn("accept failed", [ "reason", box e.Message ])
+            // One connection's trouble (it vanished before it was counted in, ...) must not end
+            // the accept loop: its thread is the only one that takes new connections.
+            | e -> log.Error("accept failed", [ "error", box e ])
 
     member _.Start() =
         socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true)

@@ -127,10 +127,7 @@ let private run (config: Args.Config) =
 
 [<EntryPoint>]
 let main argv =
-    let env name =
-        Environment.GetEnvironmentVariable name |> Option.ofObj
-
-    match Args.parse argv env with
+    match Args.parse argv (Argu.EnvironmentVariableConfigurationReader()) with
     | Args.ShowUsage usage ->
         printfn "%s" usage
         0

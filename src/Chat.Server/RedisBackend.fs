@@ -25,12 +25,14 @@ namespace Chat.Server
 // chat:bus:log             stream  {e: line}, id SEQ-1; busPublish, XADD MAXLEN ~ 100000 none, capped
 //
 // One bus channel on one Redis: every instance sees one total order of events; gaps in the
-// numbers are read back from chat:bus:log (RedisBus).
+// numbers are read back from chat:bus:log, 1,000 entries a read, up to its whole length (RedisBus).
+// Reads use the client's commands (XRANGE, XREVRANGE, MGET); scripts are for atomic changes.
 // Liveness (RedisLiveness): a server whose alive key lapsed is swept by the others every 5 s: its
 // sessions are removed, their Exited announced, then it leaves chat:servers. After a reconnect,
 // each instance re-writes its local sessions (Redis may have lost them).
 
 open System
+open System.Runtime.ExceptionServices
 open System.Threading.Tasks
 open StackExchange.Redis
 open Chat.Domain
@@ -57,6 +59,23 @@ type RedisBackend
     let mutable disposed = false
 
     let guard f = guarded muxer f
+    let limitArg = RedisValue.op_Implicit historyLimit
+
+    /// What a room message's script call came to: its id, or why it was not sent.
+    static let sayOutcome =
+        Func<Task<RedisResult>, MsgId>(fun sent ->
+            match sent.Exception with
+            | null ->
+                match MsgId.tryCreate (string sent.Result) with
+                | Some id -> id
+                | None -> failwithf "XADD returned a malformed id %O" sent.Result
+            | e ->
+                match e.InnerException with
+                | Transient reason -> raise (BackendUnavailable reason)
+                | inner ->
+                    ExceptionDispatchInfo.Capture(inner).Throw()
+                    Unchecked.defaultof<MsgId>)
+
     let eval script keys args = eval muxer script keys args
 
     let usersOf (values: RedisValue[]) =
@@ -72,8 +91,16 @@ type RedisBackend
             try
                 listener event
             with e ->
-                warn (sprintf "bus listener failed on %A: %s" event e.Message)
+                warn (sprintf "bus listener failed on %A: %O" event e)
         | None -> warn (sprintf "dropped a malformed bus line: %s" (string line))
+
+    // The library's own trouble (a reader or heartbeat that failed) is reported only here.
+    let onInternalError =
+        EventHandler<InternalErrorEventArgs>(fun _ e ->
+            logged warn "redis internal error report" (fun () ->
+                warn (sprintf "redis client internal error in %s: %O" e.Origin e.Exception)))
+
+    do muxer.InternalError.AddHandler onInternalError
 
     /// The multiplexer to make a RedisBackend with: see RedisConnection.connect.
     static member connect (configuration: string) (timeout: TimeSpan) =
@@ -192,9 +219,9 @@ type RedisBackend
             let prefix, suffix = RedisBusTemplate.said room from text
 
             let args = [|
-                value (string historyLimit)
+                limitArg
                 value (Username.value from)
-                value (string unixMs)
+                RedisValue.op_Implicit (unixMs: int64)
                 value text
                 value prefix
                 value suffix
@@ -204,22 +231,11 @@ type RedisBackend
             if not muxer.IsConnected then
                 raise (BackendUnavailable "Redis is not connected")
 
-            let pending =
-                db.ScriptEvaluateAsync(RedisScripts.say, [| key (RedisKeys.history room) |], args, CommandFlags.None)
-
-            task {
-                let! id =
-                    task {
-                        try
-                            return! pending
-                        with Transient reason ->
-                            return raise (BackendUnavailable reason)
-                    }
-
-                match MsgId.tryCreate (string id) with
-                | Some id -> return id
-                | None -> return failwithf "XADD returned a malformed id %O" id
-            }
+            // Not awaited here: the caller sends its next message at once, and only a failure has
+            // anything to do. The id is read on the library's thread, without a state machine.
+            issue(fun () ->
+                db.ScriptEvaluateAsync(RedisScripts.say, [| key (RedisKeys.history room) |], args, CommandFlags.None))
+                .ContinueWith(sayOutcome, TaskContinuationOptions.ExecuteSynchronously)
 
         member _.Publish(from, text) =
             let head, middle, tail = RedisBusTemplate.published from text
@@ -235,7 +251,15 @@ type RedisBackend
             if n <= 0 then
                 []
             else
-                results (eval RedisScripts.history [ RedisKeys.history room ] [ string n ])
+                guard (fun () ->
+                    db.StreamRange(
+                        key (RedisKeys.history room),
+                        value "-",
+                        value "+",
+                        Nullable n,
+                        Order.Descending,
+                        CommandFlags.None
+                    ))
                 |> Array.choose historyEntry
                 |> Array.rev
                 |> List.ofArray
@@ -248,20 +272,26 @@ type RedisBackend
 
             if isNull subscribed then
                 let reliable = new RedisBus(muxer, deliver, warn)
-                reliable.Start()
-                receiver <- Some reliable
 
-                // The ordered queue hands over one message at a time, in receive order: the
-                // bus's order depends on it. It swallows what a handler throws, so log it here.
-                let queue = guard (fun () -> sub.Subscribe(bus, CommandFlags.None))
+                try
+                    reliable.Start()
+                    // The ordered queue hands over one message at a time, in receive order: the
+                    // bus's order depends on it. What arrives before OnMessage waits in the queue.
+                    // After a reconnect the library subscribes this queue again by itself.
+                    let queue = guard (fun () -> sub.Subscribe(bus, CommandFlags.None))
 
-                queue.OnMessage(fun (m: ChannelMessage) ->
-                    try
-                        reliable.Receive(string m.Message)
-                    with e ->
-                        warn (sprintf "bus message dropped by an unexpected error: %O" e))
+                    // The queue drops what a handler throws without a word: log it here.
+                    queue.OnMessage(fun (m: ChannelMessage) ->
+                        try
+                            reliable.Receive(string m.Message)
+                        with e ->
+                            warn (sprintf "bus message dropped by an unexpected error: %O" e))
 
-                subscribed <- queue
+                    subscribed <- queue
+                    receiver <- Some reliable
+                with _ ->
+                    (reliable :> IDisposable).Dispose()
+                    reraise ()
 
     interface IDisposable with
         /// Stops listening and deregisters; the server released its sessions before.
@@ -276,4 +306,5 @@ type RedisBackend
                     warn (sprintf "could not unsubscribe from the bus: %s" e.Message)
 
                 receiver |> Option.iter (fun r -> (r :> IDisposable).Dispose())
+                muxer.InternalError.RemoveHandler onInternalError
                 (liveness :> IDisposable).Dispose()

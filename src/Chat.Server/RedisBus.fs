@@ -11,11 +11,14 @@ open RedisCalls
 /// subscription is down (Redis restarting, `CLIENT KILL TYPE pubsub`, a slow reconnect), so every
 /// event carries a number (`<epoch> <seq> <line>`, see RedisScripts.busPublish) and is also kept
 /// in `chat:bus:log`. Events are handed on in number order, each once; a gap in the numbers is
-/// read back from the log before anything after it is handed on. Quiet gaps (nothing arrives
-/// after them) are found by comparing with `chat:bus:seq`: on every reconnect of the
-/// subscription, and when a number seen two checks ago has still not arrived.
+/// read back from the log (`BusReadCount` entries a read, as many reads as the gap takes) before
+/// anything after it is handed on. Quiet gaps (nothing arrives after them) are found by comparing
+/// with `chat:bus:seq`: whenever a connection to Redis comes back, and when a number seen two
+/// checks ago has still not arrived.
 /// All of it runs on the library's threads, so it never waits: Redis is read asynchronously.
 type internal RedisBus(muxer: ConnectionMultiplexer, deliver: string -> unit, warn: string -> unit) =
+    let db = muxer.GetDatabase()
+    let position = [| key RedisKeys.busEpoch; key RedisKeys.busSeq |]
     let gate = obj ()
     let mutable epoch = ""
     let mutable last = 0L
@@ -33,6 +36,12 @@ type internal RedisBus(muxer: ConnectionMultiplexer, deliver: string -> unit, wa
 
             last <- s
             deliver line
+
+    /// Under the lock: Redis lost its data; a new epoch, numbered from 1.
+    let renumber (e: string) =
+        epoch <- e
+        last <- 0L
+        held.RemoveAll(fun struct (h, _, _) -> h <> e) |> ignore
 
     /// `<epoch> <seq> <line>`; the epoch is only copied when it is not the current one (read
     /// without the lock: a stale value costs a copy, never a wrong answer).
@@ -54,38 +63,82 @@ type internal RedisBus(muxer: ConnectionMultiplexer, deliver: string -> unit, wa
                 ValueSome(struct (e, n, payload.Substring(b + 1)))
             | _ -> ValueNone
 
-    let rec repair () : Task =
+    /// One read of the log from `from` on, with the epoch it belongs to (one MULTI: the two agree).
+    let read (from: int64) : Task<struct (string * StreamEntry[])> =
         task {
-            let from = lock gate (fun () -> last + 1L)
-            let mutable ok = false
+            let tran = db.CreateTransaction(null)
+            let e = tran.StringGetAsync(position[0], CommandFlags.None)
 
-            try
-                let! entries = evalAsync muxer RedisScripts.busLog [ string from ]
-                ok <- true
+            let entries =
+                tran.StreamRangeAsync(
+                    key RedisKeys.busLog,
+                    value (string from + "-1"),
+                    value "+",
+                    Nullable RedisScripts.BusReadCount,
+                    Order.Ascending,
+                    CommandFlags.None
+                )
 
-                lock gate (fun () ->
-                    for entry in results entries do
-                        match results entry with
-                        | [| id; fields |] ->
-                            let id = string id
+            let! _ = tran.ExecuteAsync(CommandFlags.None)
+            let! e = e
+            let! entries = entries
+            return struct (string e, entries)
+        }
 
-                            match Int64.TryParse(id.Substring(0, max 0 (id.IndexOf '-'))), strings fields with
-                            | (true, s), [| "e"; line |] -> accept s line
-                            | _ -> warn (sprintf "malformed bus log entry %s" id)
-                        | _ -> ()
+    /// Under the lock: hands on one read (of the log from `from` on); true when the gap is closed:
+    /// the log is read to its end or up to what is held, which is then handed on too.
+    let apply (from: int64) (logEpoch: string) (entries: StreamEntry[]) =
+        if not (isNull logEpoch) && logEpoch <> epoch then
+            // The log is of a newer epoch than the numbers asked for: read it from its start.
+            renumber logEpoch
+            false
+        elif from <> last + 1L then
+            // Renumbered while this read was under way: it read from the wrong place.
+            false
+        else
+            for entry in entries do
+                let id = string entry.Id
+                let line = entry["e"]
 
-                    for struct (e, s, line) in held do
-                        if e = epoch then
-                            accept s line
+                match Int64.TryParse(id.AsSpan(0, max 0 (id.IndexOf '-'))) with
+                | true, s when not line.IsNull -> accept s (string line)
+                | _ -> warn (sprintf "malformed bus log entry %s" id)
 
-                    held.Clear()
-                    repairing <- false)
-            with e ->
-                warn (sprintf "cannot read the bus log yet (%s); retrying" e.Message)
+            let firstHeld =
+                if held.Count = 0 then
+                    Int64.MaxValue
+                else
+                    held |> Seq.map (fun struct (_, s, _) -> s) |> Seq.min
 
-            if not ok && not disposed then
-                do! Task.Delay 1000
-                return! repair ()
+            if entries.Length < RedisScripts.BusReadCount || last + 1L >= firstHeld then
+                for struct (e, s, line) in held do
+                    if e = epoch then
+                        accept s line
+
+                held.Clear()
+                repairing <- false
+                true
+            else
+                false
+
+    /// Reads the missing events back, a page at a time; while Redis cannot be read, once a second.
+    let repair () : Task =
+        task {
+            let mutable closed = false
+
+            while not closed && not disposed do
+                let mutable failed = false
+
+                try
+                    let from = lock gate (fun () -> last + 1L)
+                    let! struct (logEpoch, entries) = read from
+                    closed <- lock gate (fun () -> apply from logEpoch entries)
+                with e ->
+                    warn (sprintf "cannot read the bus log yet (%s); retrying" e.Message)
+                    failed <- true
+
+                if failed then
+                    do! Task.Delay 1000
         }
 
     /// Under the lock: a gap before `s` (or a quiet one) was found.
@@ -99,18 +152,15 @@ type internal RedisBus(muxer: ConnectionMultiplexer, deliver: string -> unit, wa
     let check (eager: bool) =
         task {
             try
-                let! position = evalAsync muxer RedisScripts.busPosition []
+                let! now = db.StringGetAsync(position, CommandFlags.None)
 
-                match strings position with
-                | [| e; s |] when not (isNull e) ->
-                    let seq = Int64.Parse s
+                match now with
+                | [| e; s |] when not e.IsNull ->
+                    let seq = int64 s
 
                     lock gate (fun () ->
-                        if e <> epoch then
-                            // Redis lost its data: a new epoch, numbered from 1.
-                            epoch <- e
-                            last <- 0L
-                            held.Clear()
+                        if string e <> epoch then
+                            renumber (string e)
 
                         if seq > last && (eager || suspect > last) then
                             startRepair ()
@@ -125,23 +175,33 @@ type internal RedisBus(muxer: ConnectionMultiplexer, deliver: string -> unit, wa
     let timer =
         new Timer(
             (fun _ ->
-                if muxer.IsConnected then
-                    check false |> ignore),
+                logged warn "bus check" (fun () ->
+                    if muxer.IsConnected then
+                        check false |> ignore)),
             null,
             2000,
             2000
         )
 
+    // Both connection types: the subscription's return is the bus link's; the interactive one's
+    // is Redis' (restarted, maybe empty: a new epoch). A check that finds nothing does nothing.
     let onRestored =
         EventHandler<ConnectionFailedEventArgs>(fun _ e ->
-            if e.ConnectionType = ConnectionType.Subscription then
-                warn "bus link back; catching up from the bus log"
-                check true |> ignore)
+            logged warn "bus catch-up on reconnect" (fun () ->
+                if e.ConnectionType = ConnectionType.Subscription then
+                    warn "bus link back; catching up from the bus log"
+                else
+                    warn "redis connection back; comparing with the bus log"
+
+                check true |> ignore))
 
     let onFailed =
         EventHandler<ConnectionFailedEventArgs>(fun _ e ->
-            if e.ConnectionType = ConnectionType.Subscription then
-                warn "bus link lost; what is sent meanwhile will be read back from the bus log")
+            logged warn "bus link report" (fun () ->
+                if e.ConnectionType = ConnectionType.Subscription then
+                    warn "bus link lost; what is sent meanwhile will be read back from the bus log"
+                else
+                    warn (sprintf "redis connection lost (%O); commands answer ERR UNAVAILABLE" e.FailureType)))
 
     do
         muxer.ConnectionRestored.AddHandler onRestored
@@ -149,11 +209,11 @@ type internal RedisBus(muxer: ConnectionMultiplexer, deliver: string -> unit, wa
 
     /// Starts from where the bus stands now: what came before is history.
     member _.Start() =
-        match strings (eval muxer RedisScripts.busPosition [] []) with
-        | [| e; s |] when not (isNull e) ->
+        match guarded muxer (fun () -> db.StringGet(position, CommandFlags.None)) with
+        | [| e; s |] when not e.IsNull ->
             lock gate (fun () ->
-                epoch <- e
-                last <- Int64.Parse s)
+                epoch <- string e
+                last <- int64 s)
         | _ -> ()
 
     /// A message from the subscription, in arrival order.
@@ -165,8 +225,7 @@ type internal RedisBus(muxer: ConnectionMultiplexer, deliver: string -> unit, wa
                     held.Add(struct (e, s, line))
                 elif e <> epoch then
                     // A new epoch (Redis lost its data): start over from its first event.
-                    epoch <- e
-                    last <- 0L
+                    renumber e
 
                     if s = 1L then
                         accept s line

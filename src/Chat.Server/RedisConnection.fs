@@ -4,6 +4,7 @@ open System
 open System.Diagnostics
 open System.Net
 open System.Threading
+open System.Threading.Tasks
 open StackExchange.Redis
 open Chat.Domain
 
@@ -34,36 +35,23 @@ module internal RedisCalls =
             Some e.Message
         | _ -> None
 
-    /// Fields of one stream entry [id, [field, value, ...]], validated.
-    let historyEntry (entry: RedisResult) =
-        match results entry with
-        | [| id; fields |] ->
-            let f =
-                strings fields
-                |> Array.chunkBySize 2
-                |> Array.choose (function
-                    | [| k; v |] -> Some(k, v)
-                    | _ -> None)
-                |> Map.ofArray
-
-            match
-                MsgId.tryCreate (string id),
-                Map.tryFind "from" f |> Option.bind Username.tryCreate,
-                Map.tryFind "ms" f
-                |> Option.bind (fun s ->
-                    match Int64.TryParse s with
-                    | true, n -> Some n
-                    | _ -> None),
-                Map.tryFind "text" f
-            with
-            | Some id, Some from, Some ms, Some text ->
-                Some {
-                    Id = id
-                    From = from
-                    UnixMs = ms
-                    Text = text
-                }
+    /// One entry of a room's history stream (`from`, `ms`, `text`; the entry id is the MsgId), validated.
+    let historyEntry (entry: StreamEntry) =
+        let ms =
+            match Int64.TryParse(string entry["ms"]) with
+            | true, n -> Some n
             | _ -> None
+
+        let text = entry["text"]
+
+        match MsgId.tryCreate (string entry.Id), Username.tryCreate (string entry["from"]), ms with
+        | Some id, Some from, Some ms when not text.IsNull ->
+            Some {
+                Id = id
+                From = from
+                UnixMs = ms
+                Text = string text
+            }
         | _ -> None
 
     let bus = RedisChannel(RedisKeys.bus, RedisChannel.PatternMode.Literal)
@@ -89,10 +77,27 @@ module internal RedisCalls =
                     CommandFlags.None
                 ))
 
+    /// Issues an asynchronous call; one that throws instead of returning a task gives a failed task,
+    /// so callers have one place to look for errors.
+    let issue (call: unit -> Task<'a>) : Task<'a> =
+        try
+            call ()
+        with e ->
+            Task.FromException<'a> e
+
     let evalAsync (muxer: ConnectionMultiplexer) script (args: string list) =
-        muxer
-            .GetDatabase()
-            .ScriptEvaluateAsync((script: string), [||], args |> List.map value |> Array.ofList, CommandFlags.None)
+        issue (fun () ->
+            muxer
+                .GetDatabase()
+                .ScriptEvaluateAsync((script: string), [||], args |> List.map value |> Array.ofList, CommandFlags.None))
+
+    /// Runs an event or timer handler of the library or the runtime: whatever it throws is logged
+    /// (the library drops it silently, a timer would end the process) and goes no further.
+    let logged (warn: string -> unit) (what: string) (handler: unit -> unit) =
+        try
+            handler ()
+        with e ->
+            warn (sprintf "%s failed: %O" what e)
 
     let endpointText (e: EndPoint) =
         match e with
@@ -104,14 +109,34 @@ open RedisCalls
 module RedisConnection =
     /// Connects, waiting up to `timeout` for Redis (polling, with backoff) on the calling thread.
     /// Raises RedisUnreachable when it is still not there.
+    ///
+    /// The options, as StackExchange.Redis 3 reads them; what the configuration string gives wins
+    /// where it may say so.
+    /// - AbortOnConnectFail false: keep running, and reconnecting, while Redis is away.
+    /// - BacklogPolicy FailFast: a command while the link is down fails at once (ERR UNAVAILABLE
+    ///   within the second) instead of waiting in the backlog for the sync timeout, and commands
+    ///   in flight when the link breaks fail with it. The library's default backlogs.
+    /// - SyncTimeout 2 s, and AsyncTimeout (which follows it unless given): a command to a Redis
+    ///   that holds the connection but does not answer (stalled, `DEBUG SLEEP`) fails after 2 s;
+    ///   the default is 5 s. The heartbeat (1 s) checks them, so a timeout fires within 2-3 s.
+    /// - ConnectTimeout at most 2 s, so one reconnect attempt never takes long.
+    /// - ReconnectRetryPolicy: an attempt every 0.5 to 2 s; the default backs off to 10 s, which
+    ///   after a long outage would leave service down for seconds after Redis is back.
+    /// - Protocol: RESP3 is negotiated with Redis 6+; subscriptions keep their own connection
+    ///   (SharedSubscriptionConnection false), so ConnectionFailed/ConnectionRestored come for the
+    ///   Interactive and the Subscription connection apart. A subscription is restored by the
+    ///   library itself after a reconnect: nothing here subscribes again.
+    /// - RetryPolicy and CircuitBreaker apply only to databases wrapped with `WithRetry` and to
+    ///   configured breakers: neither is used; a failed call is the command's ERR UNAVAILABLE.
     let connect (configuration: string) (timeout: TimeSpan) : ConnectionMultiplexer =
         let options = ConfigurationOptions.Parse configuration
 
         let given (name: string) =
             configuration.Contains(name + "=", StringComparison.OrdinalIgnoreCase)
-        // Keep running (and reconnecting) while Redis is away instead of failing for good.
+
         options.AbortOnConnectFail <- false
-        // Short, so a command against a vanished Redis fails (UNAVAILABLE) in seconds, not minutes.
+        options.BacklogPolicy <- BacklogPolicy.FailFast
+        options.ReconnectRetryPolicy <- ExponentialRetry(500, 2000)
         let short = int (min 2000.0 (max 100.0 timeout.TotalMilliseconds))
 
         if not (given "connectTimeout") then
@@ -122,9 +147,6 @@ module RedisConnection =
 
         let endpoints = options.EndPoints |> Seq.map endpointText |> String.concat ","
         let clock = Stopwatch.StartNew()
-        // Fail at once while Redis is away (ERR UNAVAILABLE within the second), instead of
-        // queueing commands in the backlog until the sync timeout.
-        options.BacklogPolicy <- BacklogPolicy.FailFast
         let muxer = ConnectionMultiplexer.Connect options
 
         let rec waitFor (delay: int) =

@@ -82,8 +82,9 @@ type internal RedisLiveness
                         try
                             if not disposed then
                                 do! work ()
-                        with e ->
-                            warn (sprintf "redis background work failed: %s" e.Message)
+                        with
+                        | Transient reason -> warn (sprintf "redis background work failed: %s" reason)
+                        | e -> warn (sprintf "redis background work failed: %O" e)
                     finally
                         busy <- 0
                 }
@@ -108,8 +109,9 @@ type internal RedisLiveness
     let timer =
         new Timer(
             TimerCallback(fun _ ->
-                let n = Interlocked.Increment &ticks
-                step (n % 3 = 1) (n % 5 = 0)),
+                logged warn "redis liveness tick" (fun () ->
+                    let n = Interlocked.Increment &ticks
+                    step (n % 3 = 1) (n % 5 = 0))),
             null,
             0,
             1000
@@ -117,10 +119,11 @@ type internal RedisLiveness
 
     let onRestored =
         EventHandler<ConnectionFailedEventArgs>(fun _ e ->
-            // The subscription connection restores itself; data lives behind the interactive one.
-            if e.ConnectionType = ConnectionType.Interactive then
-                restorePending <- 1
-                step false false)
+            logged warn "session restore on reconnect" (fun () ->
+                // The subscription connection restores itself; data lives behind the interactive one.
+                if e.ConnectionType = ConnectionType.Interactive then
+                    restorePending <- 1
+                    step false false))
 
     do muxer.ConnectionRestored.AddHandler onRestored
 

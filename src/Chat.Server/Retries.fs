@@ -19,16 +19,24 @@ type Retries(log: Log) =
                 try
                     action ()
                     log.Info("deferred cleanup done", [ "what", box what ])
-                with BackendUnavailable _ ->
-                    pending.Enqueue((what, action))
+                with
+                | BackendUnavailable _ -> pending.Enqueue((what, action))
+                | e ->
+                    // Not an outage: trying again would fail the same way, every second.
+                    log.Error("deferred cleanup failed; dropped", [ "what", box what; "error", box e ])
             | _ -> ()
 
+    /// Whatever one round throws (even outside a cleanup) is logged, and the thread goes on: it
+    /// is the only one that finishes these cleanups.
     let run () =
         while true do
-            wake.WaitOne(1000) |> ignore
+            try
+                wake.WaitOne(1000) |> ignore
 
-            if not pending.IsEmpty then
-                attempt ()
+                if not pending.IsEmpty then
+                    attempt ()
+            with e ->
+                log.Error("deferred cleanup round failed", [ "error", box e ])
 
     do
         let thread = Thread(run)
