@@ -29,6 +29,8 @@ type Routing = private {
     RoomOf: Map<SessionId, RoomName>
     ByUser: Map<Username, SessionId>
     Members: Map<RoomName, Set<SessionId>>
+    /// The `OK LOGIN`/`OK REGISTER` of a session, held until its own `Entered` comes by.
+    Welcome: Map<SessionId, ServerMsg>
 }
 
 module Routing =
@@ -37,6 +39,7 @@ module Routing =
         RoomOf = Map.empty
         ByUser = Map.empty
         Members = Map.empty
+        Welcome = Map.empty
     }
 
     let forcedLogoutText = "Logged in from another location."
@@ -75,9 +78,21 @@ module Routing =
             ByUser = Map.add user sid r.ByUser
     }
 
+    /// A session of this instance logged in and is told so by `welcome` when its own `Entered`
+    /// comes by, just before the room's traffic: by the time its client reads the reply, every
+    /// event ordered after its entry reaches it (a reply sent before the entry was ordered would
+    /// let a client act on it and miss the answer, e.g. the JOIN of a user it just asked in).
+    let attachWelcomed (sid: SessionId) (user: Username) (welcome: ServerMsg) (r: Routing) = {
+        attach sid user r with
+            Welcome = Map.add sid welcome r.Welcome
+    }
+
     /// A session of this instance ended; idempotent.
     let detach (sid: SessionId) (r: Routing) =
-        let r = exitRoom sid r
+        let r = {
+            exitRoom sid r with
+                Welcome = Map.remove sid r.Welcome
+        }
 
         match Map.tryFind sid r.Users with
         | None -> r
@@ -92,6 +107,16 @@ module Routing =
           }
 
     let isAttached sid r = Map.containsKey sid r.Users
+
+    /// The welcome of `sid` that its `Entered` has not delivered yet.
+    let pendingWelcome sid r = Map.tryFind sid r.Welcome
+
+    /// Forgets the welcome of `sid`: the shell sent it itself (the bus did not bring the entry back
+    /// in time, as during an outage).
+    let dropWelcome sid r = {
+        r with
+            Welcome = Map.remove sid r.Welcome
+    }
 
 
     let roomOf sid r = Map.tryFind sid r.RoomOf
@@ -108,11 +133,16 @@ module Routing =
         | BusEvent.Entered(user, sid, room) ->
             let told = deliver (others room sid r) (Sys(UserJoined(room, user)))
 
-            (if isAttached sid r then
-                 enter sid room (exitRoom sid r)
-             else
-                 r),
-            told
+            match Map.tryFind sid r.Welcome with
+            | Some welcome when isAttached sid r ->
+                let r = dropWelcome sid r
+                enter sid room (exitRoom sid r), Deliver(Set.singleton sid, welcome) :: told
+            | _ ->
+                (if isAttached sid r then
+                     enter sid room (exitRoom sid r)
+                 else
+                     r),
+                told
         | BusEvent.Moved(_, _, from, into) when from = into -> r, []
         | BusEvent.Moved(user, sid, from, into) ->
             let left = deliver (others from sid r) (Sys(UserLeft(from, user)))
@@ -133,5 +163,11 @@ module Routing =
 
             r, deliver sids (Pub(id, from, text))
         | BusEvent.Kicked(_, sid) when isAttached sid r ->
-            detach sid r, [ Disconnect(sid, Sys(ForcedLogout forcedLogoutText)) ]
+            // A login taken over before its entry came by still hears that it succeeded first.
+            let welcome =
+                match Map.tryFind sid r.Welcome with
+                | Some msg -> [ Deliver(Set.singleton sid, msg) ]
+                | None -> []
+
+            detach sid r, welcome @ [ Disconnect(sid, Sys(ForcedLogout forcedLogoutText)) ]
         | BusEvent.Kicked _ -> r, []

@@ -28,6 +28,9 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
 
     let unavailable = "shared state is unreachable; nothing changed, try again shortly"
 
+    // How long a login waits for the bus to bring its entry back before answering without it.
+    let welcomeWait = System.TimeSpan.FromSeconds 2.0
+
     // After the shared state changed, telling everyone must not undo the change: an event the bus
     // cannot take now is sent again later.
     let announce (event: BusEvent) =
@@ -42,15 +45,13 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
         | AlreadyOnline ->
             fail DuplicateLogin $"{Username.value user} is logged in elsewhere and this server rejects a second login"
             state
-        | Claimed _ when not (ctx.Router.Attach(sid, user, outbox)) ->
+        | Claimed _ when not (ctx.Router.Attach(sid, user, outbox, Ok success)) ->
             // A newer login took the name over while this one was claiming it.
             reply success
             outbox.SendLast(Sys(ForcedLogout Routing.forcedLogoutText))
             closing <- true
             state
         | Claimed evicted ->
-            reply success
-
             match evicted with
             | Some(old, room) ->
                 announce (BusEvent.Kicked(user, old))
@@ -58,6 +59,8 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
             | None -> ()
 
             announce (BusEvent.Entered(user, sid, RoomName.lobby))
+            // The reply goes out with the entry (Routing.attachWelcomed).
+            ctx.Router.AwaitWelcome(sid, welcomeWait)
 
             ctx.Log.Info(
                 "login",

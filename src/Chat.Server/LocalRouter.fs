@@ -44,17 +44,43 @@ type LocalRouter(log: Log) =
             if kickedOrder.Count > 4096 then
                 kickedEarly.Remove(kickedOrder.Dequeue()) |> ignore
 
-    /// Attaches a session that just claimed its name; false when a newer login already took the
+    /// Attaches a session that just claimed its name, to be told `welcome` when its own entry
+    /// comes by on the bus (Routing.attachWelcomed); false when a newer login already took the
     /// name over (the caller then ends the session as a forced logout).
-    member _.Attach(sid: SessionId, user: Username, outbox: Outbox) : bool =
+    member _.Attach(sid: SessionId, user: Username, outbox: Outbox, welcome: ServerMsg) : bool =
         lock gate (fun () ->
             if kickedEarly.Remove sid then
                 false
             else
-                routing <- Routing.attach sid user routing
+                routing <- Routing.attachWelcomed sid user welcome routing
                 outboxes[sid] <- outbox
                 intended[sid] <- RoomName.lobby
                 true)
+
+    /// Waits until the session's welcome went out with its entry, at most `timeout`; past it (the
+    /// bus is away) sends the welcome itself, so a login never hangs on the bus. The client's
+    /// next line is read only after this, so its replies follow the welcome.
+    member _.AwaitWelcome(sid: SessionId, timeout: System.TimeSpan) =
+        let until = System.DateTime.UtcNow + timeout
+
+        lock gate (fun () ->
+            let rec wait () =
+                match Routing.pendingWelcome sid routing with
+                | None -> ()
+                | Some welcome ->
+                    let left = until - System.DateTime.UtcNow
+
+                    if left > System.TimeSpan.Zero then
+                        System.Threading.Monitor.Wait(gate, left) |> ignore
+                        wait ()
+                    else
+                        routing <- Routing.dropWelcome sid routing
+
+                        match outboxes.TryGetValue sid with
+                        | true, outbox -> outbox.Send welcome
+                        | _ -> ()
+
+            wait ())
 
     /// The session moved, by its own account (shared state agreed).
     member _.Intend(sid: SessionId, room: RoomName) =
@@ -84,7 +110,12 @@ type LocalRouter(log: Log) =
             | _ ->
                 let next, deliveries = Routing.route event routing
                 routing <- next
-                deliver deliveries)
+                deliver deliveries
+
+                match event with
+                | BusEvent.Entered _
+                | BusEvent.Kicked _ -> System.Threading.Monitor.PulseAll gate
+                | _ -> ())
 
         if log.Enabled LogLevel.Debug then
             log.Debug("bus event", [ "event", box (BusCodec.encode event) ])

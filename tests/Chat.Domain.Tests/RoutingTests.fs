@@ -22,9 +22,61 @@ let private three =
     ]
     |> fst
 
+let private welcome u = Ok(LoggedIn(u, lobby))
+
 [<Tests>]
 let tests =
     testList "RoutingTests" [
+        testCase "a welcomed session hears its OK with its own entry, before the room's traffic" (fun () ->
+            let r =
+                three
+                |> Routing.attachWelcomed (sid "s-d") (user "dave") (welcome (user "dave"))
+            // Traffic ordered before the entry is not the new session's.
+            let r, before = Routing.route (BusEvent.Said(lobby, msgId "1", alice, "early")) r
+            let r, entry = Routing.route (BusEvent.Entered(user "dave", sid "s-d", lobby)) r
+            let r, after = Routing.route (BusEvent.Said(lobby, msgId "2", alice, "late")) r
+            before =! [ Deliver(set [ sa; sb ], Msg(lobby, msgId "1", alice, "early")) ]
+
+            entry
+            =! [
+                Deliver(set [ sid "s-d" ], welcome (user "dave"))
+                Deliver(set [ sa; sb ], Sys(UserJoined(lobby, user "dave")))
+            ]
+
+            after
+            =! [ Deliver(set [ sa; sb; sid "s-d" ], Msg(lobby, msgId "2", alice, "late")) ]
+
+            Routing.pendingWelcome (sid "s-d") r =! None)
+
+        testCase "a welcomed session taken over before its entry hears its OK, then the forced logout" (fun () ->
+            let r = Routing.empty |> Routing.attachWelcomed sa alice (welcome alice)
+            let r, ds = Routing.route (BusEvent.Kicked(alice, sa)) r
+
+            ds
+            =! [
+                Deliver(set [ sa ], welcome alice)
+                Disconnect(sa, Sys(ForcedLogout Routing.forcedLogoutText))
+            ]
+
+            (Routing.pendingWelcome sa r, Routing.isAttached sa r) =! (None, false))
+
+        testCase "a welcome the shell sent itself is not sent again by the entry" (fun () ->
+            let r =
+                Routing.empty
+                |> Routing.attachWelcomed sa alice (welcome alice)
+                |> Routing.dropWelcome sa
+
+            let r, ds = Routing.route (BusEvent.Entered(alice, sa, lobby)) r
+            (ds, Routing.roomOf sa r) =! ([], Some lobby))
+
+        testCase "a session that ends before its entry forgets its welcome" (fun () ->
+            let r =
+                Routing.empty
+                |> Routing.attachWelcomed sa alice (welcome alice)
+                |> Routing.detach sa
+
+            Routing.pendingWelcome sa r =! None)
+
         testCase "entering tells the other members of the room" (fun () ->
             let r = Routing.empty |> Routing.attach sa alice |> Routing.attach sb bob
             let r, first = Routing.route (BusEvent.Entered(alice, sa, lobby)) r
