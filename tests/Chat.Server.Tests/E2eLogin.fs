@@ -32,6 +32,14 @@ module E2eLogin =
                 Expect.equal (c.Command "LOGIN bob secret456") "OK LOGIN bob lobby" "c.Command 'LOGIN bob secret456'"
                 Expect.contains (Lines.items "WHO" (c.Command "/who")) "bob" "Lines.items 'WHO' (c.Command '/who')"
 
+            case "a LOGIN pipelined with commands is answered first, then the commands in order"
+            <| fun (this: ServerFixture) ->
+                let c = this.Connect()
+                c.SendAll [ "LOGIN charlie hello789"; "/join pipelined"; "/who" ]
+                Expect.equal (c.Next()) "OK LOGIN charlie lobby" "the first line after HELLO"
+                Expect.equal (c.Next()) "OK JOIN pipelined" "the second"
+                Expect.equal (c.Next()) "OK WHO pipelined charlie" "the third"
+
             case "user names are folded to lower case: Alice logs in as alice and others see alice"
             <| fun (this: ServerFixture) ->
                 let w, _ = this.User "watch"
