@@ -13,12 +13,27 @@ open Chat.Bench.Args
 open Chat.Bench.Processes
 open Chat.Bench.Report
 
+/// A server build the scenarios run against.
+type Build = {
+    /// "this" or "previous" when two builds are compared (--baseline); empty otherwise.
+    Label: string
+    Dll: string
+}
+
 type Context = {
     Settings: Settings
+    Build: Build
     Redis: Redis option
     CertDir: string
     Cancel: CancellationToken
 }
+
+/// A scenario's name in progress lines, with the build it runs against when two are compared.
+let tagged (ctx: Context) (name: string) =
+    if ctx.Build.Label = "" then
+        name
+    else
+        $"{name} {ctx.Build.Label}"
 
 /// The cost the servers hash with in the load scenarios: setting up accounts is not what they measure.
 let loadBcryptCost = 4
@@ -36,7 +51,7 @@ let withServers
     : Task<'a> =
     task {
         let options = {
-            Dll = ctx.Settings.ServerDll
+            Dll = ctx.Build.Dll
             CertDir = ctx.CertDir
             Redis = ctx.Redis |> Option.map _.Endpoint
             BcryptCost = bcryptCost
@@ -44,9 +59,13 @@ let withServers
         }
 
         printfn
-            "  starting %d server instance(s)%s ..."
+            "  starting %d server instance(s)%s%s ..."
             count
             (if ctx.Redis.IsSome then " with redis" else " in memory")
+            (if ctx.Build.Label = "" then
+                 ""
+             else
+                 $", {ctx.Build.Label} build ({ctx.Build.Dll})")
 
         let! servers = startServers options prefix count
 
