@@ -112,19 +112,13 @@ let private check cond message =
     if not cond then
         raise (BadFlag message)
 
-/// The repository root: the first directory up from here that holds Chat.sln.
+/// The repository root (Chat.Testing's: `CHAT_REPO_ROOT`, else the first directory up that holds
+/// Chat.sln); the working directory when there is none, and the missing build is reported then.
 let private repoRoot () =
-    let rec up (dir: DirectoryInfo) =
-        if isNull dir then
-            None
-        elif File.Exists(Path.Combine(dir.FullName, "Chat.sln")) then
-            Some dir.FullName
-        else
-            up dir.Parent
-
-    up (DirectoryInfo(Environment.CurrentDirectory))
-    |> Option.orElse (up (DirectoryInfo(AppContext.BaseDirectory)))
-    |> Option.defaultValue Environment.CurrentDirectory
+    try
+        Chat.Testing.Paths.repoRoot.Value
+    with Failure _ ->
+        Environment.CurrentDirectory
 
 /// A server build given as its dll, the folder holding it, or a work tree it was built in.
 let resolveServerDll (path: string) : string =

@@ -116,7 +116,7 @@ let private run (s: Settings) : int =
 
     try
         try
-            let redis = if s.Redis then Some(Redis.Start()) else None
+            let redis = if s.Redis then Some(startRedis ()) else None
 
             use _stopRedis = {
                 new IDisposable with
@@ -125,7 +125,7 @@ let private run (s: Settings) : int =
             }
 
             redis
-            |> Option.iter (fun r -> printfn "redis-server on %s (pid %d)" r.Endpoint r.Child.Pid)
+            |> Option.iter (fun r -> printfn "redis-server on %s (pid %d)" r.Configuration r.Pid)
 
             let ctx = {
                 Settings = s

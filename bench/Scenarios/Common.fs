@@ -12,6 +12,7 @@ open Chat.Bench
 open Chat.Bench.Args
 open Chat.Bench.Processes
 open Chat.Bench.Report
+open Chat.Testing
 
 /// A server build the scenarios run against.
 type Build = {
@@ -23,7 +24,7 @@ type Build = {
 type Context = {
     Settings: Settings
     Build: Build
-    Redis: Redis option
+    Redis: RedisServer option
     CertDir: string
     Cancel: CancellationToken
 }
@@ -53,7 +54,7 @@ let withServers
         let options = {
             Dll = ctx.Build.Dll
             CertDir = ctx.CertDir
-            Redis = ctx.Redis |> Option.map _.Endpoint
+            Redis = ctx.Redis |> Option.map _.Configuration
             BcryptCost = bcryptCost
             SendQueue = sendQueue
         }
@@ -67,7 +68,7 @@ let withServers
              else
                  $", {ctx.Build.Label} build ({ctx.Build.Dll})")
 
-        let! servers = startServers options prefix count
+        let servers = startServers options prefix count
 
         try
             try
@@ -76,13 +77,13 @@ let withServers
             with e ->
                 // Say what the servers were doing when the scenario broke.
                 for s in servers do
-                    let state = if s.Child.HasExited then "exited" else "running"
-                    eprintfn "  %s (%s), last warnings and errors:\n%s" s.Id state s.Child.Problems
+                    let state = if s.Process.HasExited then "exited" else "running"
+                    eprintfn "  %s (%s), its last output:\n%s" s.Id state (s.Process.OutputText 30)
 
                 return raise e
         finally
             stopServers servers
-            ctx.Redis |> Option.iter (fun r -> r.Flush())
+            ctx.Redis |> Option.iter _.FlushAll()
     }
 
 /// A progress line every second: scenario, elapsed time, phase and whatever `Status` says.
@@ -124,9 +125,9 @@ type CpuMeter(procs: (string * int) list) =
         CpuMeter(
             [
                 for s in servers do
-                    yield s.Id, s.Child.Pid
+                    yield s.Id, s.Pid
                 match ctx.Redis with
-                | Some r -> yield "redis", r.Child.Pid
+                | Some r -> yield "redis", r.Pid
                 | None -> ()
                 yield "bench", Environment.ProcessId
             ]

@@ -32,7 +32,7 @@ let run (ctx: Context) : Task<ScenarioResult> =
     withServers ctx "conn" 1 loadBcryptCost None (fun servers pin ->
         task {
             let server = servers.Head
-            let pid = server.Child.Pid
+            let pid = server.Pid
             let clients: LoadClient array = Array.zeroCreate target
             let made = ref 0
             let linesSeen = ref 0L
