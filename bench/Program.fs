@@ -96,6 +96,35 @@ let private configValues (s: Settings) : (string * Value) list = [
     "max_conns_per_address", Int 0L
 ]
 
+/// The figures of each scenario that the side-by-side summary shows.
+let private headline = [
+    "fanout",
+    [
+        "delivered_per_s"
+        "delivered_per_s_overall"
+        "deliveries_per_server_cpu_s"
+        "lost"
+        "order_violations"
+    ]
+    "latency", [ "p50_ms"; "p90_ms"; "p99_ms"; "p999_ms"; "max_ms"; "lost" ]
+    "connections",
+    [
+        "rss_per_conn_kib"
+        "threads_per_conn"
+        "server_cpu_ms_per_conn"
+        "dropped_connections"
+    ]
+    "logins",
+    [
+        "logins_per_s"
+        "ratio"
+        "login_p50_ms"
+        "login_p99_ms"
+        "cpu_ratio"
+        "failures"
+    ]
+]
+
 let private run (s: Settings) : int =
     use cts = new CancellationTokenSource()
     // First Ctrl-C (or SIGTERM): stop the scenario, close the clients, stop the servers. Second: kill them.
@@ -186,6 +215,7 @@ let private run (s: Settings) : int =
                 // A scenario that ran only against one build (interrupted) is left out of the comparison.
                 let both = List.zip (List.truncate before.Length results) before
                 printComparison both
+                printSummary headline both
                 printfn "%s" (resultLine (configValues s) (List.map fst both) (Some before))
             | _ ->
                 printTable results

@@ -236,6 +236,47 @@ let printComparison (pairs: (ScenarioResult * ScenarioResult) list) =
         for note in previous.Notes |> List.except this.Notes do
             printfn "  [%s, previous build] %s" previous.Name note
 
+/// The headline figures of both builds as one Markdown table (previous build first), for notes
+/// and issues: `headline` names the metric keys to show per scenario.
+let printSummary (headline: (string * string list) list) (pairs: (ScenarioResult * ScenarioResult) list) =
+    let cells (m: Metric) =
+        match m.Value with
+        | Text t -> t
+        | v when m.Unit = "" -> shown v
+        | v -> $"{shown v} {m.Unit}"
+
+    printfn ""
+    printfn "Summary (Markdown):"
+    printfn ""
+    printfn "| scenario | figure | previous build | this build | this/prev | |"
+    printfn "| --- | --- | ---: | ---: | ---: | --- |"
+
+    for this, previous in pairs do
+        let keys =
+            headline
+            |> List.tryFind (fun (name, _) -> name = this.Name)
+            |> Option.map snd
+            |> Option.defaultValue []
+
+        for key in keys do
+            match
+                this.Metrics |> List.tryFind (fun m -> m.Key = key),
+                previous.Metrics |> List.tryFind (fun m -> m.Key = key)
+            with
+            | Some a, Some b ->
+                let r =
+                    ratio a.Value b.Value
+                    |> Option.map (fun r -> r.ToString("N2", invariant))
+                    |> Option.defaultValue "-"
+
+                printfn "| %s | %s | %s | %s | %s | %s |" this.Name a.Label (cells b) (cells a) r (verdict a b.Value)
+            | _ -> ()
+
+        for who, (r: ScenarioResult) in [ "this build", this; "previous build", previous ] do
+            match r.Error with
+            | Some e -> printfn "| %s | FAILED (%s) | | | | %s |" this.Name who e
+            | None -> ()
+
 let private writeValue (w: Utf8JsonWriter) (key: string) (v: Value) =
     match v with
     | Int n -> w.WriteNumber(key, n)
