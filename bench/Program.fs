@@ -194,8 +194,8 @@ let private run (s: Settings) : int =
 
             let finished, startFailure = loop [] runs
 
-            // Each scenario's runs against `build`, as one result (the median over the rounds).
-            let resultsOf (build: Build) = [
+            // Each scenario's runs against `build` (those that ran).
+            let runsOf (build: Build) = [
                 for name in s.Scenarios do
                     match
                         finished
@@ -203,19 +203,21 @@ let private run (s: Settings) : int =
                         |> List.map (fun (_, _, r) -> r)
                     with
                     | [] -> ()
-                    | rs -> median rs
+                    | rs -> rs
             ]
 
-            let results = resultsOf builds.Head
+            // One result per scenario: the median over the rounds.
+            let results = runsOf builds.Head |> List.map median
             let all = finished |> List.map (fun (_, _, r) -> r)
 
             match builds with
             | [ _; previous ] ->
-                let before = resultsOf previous
+                let previousRuns = runsOf previous
+                let before = previousRuns |> List.map median
                 // A scenario that ran only against one build (interrupted) is left out of the comparison.
                 let both = List.zip (List.truncate before.Length results) before
                 printComparison both
-                printSummary headline both
+                printSummary headline (List.zip (List.truncate before.Length (runsOf builds.Head)) previousRuns)
                 printfn "%s" (resultLine (configValues s) (List.map fst both) (Some before))
             | _ ->
                 printTable results

@@ -237,44 +237,62 @@ let printComparison (pairs: (ScenarioResult * ScenarioResult) list) =
             printfn "  [%s, previous build] %s" previous.Name note
 
 /// The headline figures of both builds as one Markdown table (previous build first), for notes
-/// and issues: `headline` names the metric keys to show per scenario.
-let printSummary (headline: (string * string list) list) (pairs: (ScenarioResult * ScenarioResult) list) =
-    let cells (m: Metric) =
-        match m.Value with
-        | Text t -> t
-        | v when m.Unit = "" -> shown v
-        | v -> $"{shown v} {m.Unit}"
+/// and issues: `headline` names the metric keys to show per scenario. Each pair holds every run of
+/// the scenario against this build and against the previous one; a cell is the median, and with
+/// more than one run also the lowest and highest figure.
+let printSummary (headline: (string * string list) list) (pairs: (ScenarioResult list * ScenarioResult list) list) =
+    let figure (runs: ScenarioResult list) (key: string) =
+        let all =
+            runs |> List.choose (fun r -> r.Metrics |> List.tryFind (fun m -> m.Key = key))
+
+        (median runs).Metrics
+        |> List.tryFind (fun m -> m.Key = key)
+        |> Option.map (fun m ->
+            let unit = if m.Unit = "" then "" else " " + m.Unit
+
+            let range =
+                match all |> List.choose (fun x -> number x.Value) with
+                | values when values.Length > 1 && List.min values <> List.max values ->
+                    let at x =
+                        match m.Value with
+                        | Int _ -> Int(int64 x)
+                        | Num(_, d) -> Num(x, d)
+                        | v -> v
+
+                    $" ({shown (at (List.min values))}-{shown (at (List.max values))})"
+                | _ -> ""
+
+            m, $"{shown m.Value}{unit}{range}")
 
     printfn ""
-    printfn "Summary (Markdown):"
+    printfn "Summary (Markdown; median, and lowest-highest over the rounds when there were several):"
     printfn ""
     printfn "| scenario | figure | previous build | this build | this/prev | |"
     printfn "| --- | --- | ---: | ---: | ---: | --- |"
 
-    for this, previous in pairs do
+    for thisRuns, previousRuns in pairs do
+        let name = (List.head thisRuns).Name
+
         let keys =
             headline
-            |> List.tryFind (fun (name, _) -> name = this.Name)
+            |> List.tryFind (fun (n, _) -> n = name)
             |> Option.map snd
             |> Option.defaultValue []
 
         for key in keys do
-            match
-                this.Metrics |> List.tryFind (fun m -> m.Key = key),
-                previous.Metrics |> List.tryFind (fun m -> m.Key = key)
-            with
-            | Some a, Some b ->
+            match figure thisRuns key, figure previousRuns key with
+            | Some(a, thisCell), Some(b, previousCell) ->
                 let r =
                     ratio a.Value b.Value
                     |> Option.map (fun r -> r.ToString("N2", invariant))
                     |> Option.defaultValue "-"
 
-                printfn "| %s | %s | %s | %s | %s | %s |" this.Name a.Label (cells b) (cells a) r (verdict a b.Value)
+                printfn "| %s | %s | %s | %s | %s | %s |" name a.Label previousCell thisCell r (verdict a b.Value)
             | _ -> ()
 
-        for who, (r: ScenarioResult) in [ "this build", this; "previous build", previous ] do
-            match r.Error with
-            | Some e -> printfn "| %s | FAILED (%s) | | | | %s |" this.Name who e
+        for who, runs in [ "this build", thisRuns; "previous build", previousRuns ] do
+            match runs |> List.tryPick _.Error with
+            | Some e -> printfn "| %s | FAILED (%s) | | | | %s |" name who e
             | None -> ()
 
 let private writeValue (w: Utf8JsonWriter) (key: string) (v: Value) =
