@@ -16,6 +16,8 @@ type Arg =
     | Instances of int
     | No_Redis
     | Server_Dll of path: string
+    | Baseline of path: string
+    | Rounds of int
     | Quick
     | Members of int
     | Senders of int
@@ -43,6 +45,10 @@ type Arg =
             | Instances _ -> "server instances sharing one redis-server (default 2)."
             | No_Redis -> "one in-memory server instance, no redis-server (while the Redis mode is unavailable)."
             | Server_Dll _ -> "server to run (default src/Chat.Server/bin/Release/net10.0/Chat.Server.dll)."
+            | Baseline _ ->
+                "a previous server build to run every scenario against as well, side by side: its Chat.Server.dll, the folder holding it, or a work tree with it built (scripts/bench-baseline.sh builds one)."
+            | Rounds _ ->
+                "runs of each scenario, medians reported (default 1); with --baseline each build runs once a round, this build first in odd rounds, the previous one in even rounds."
             | Quick -> "small sizes for a smoke test (flags given explicitly still win)."
             | Members _ -> "fan-out: room members, split across the instances (default 100)."
             | Senders _ -> "fan-out: members that also send at full speed (default 4)."
@@ -72,6 +78,9 @@ type Settings = {
     Instances: int
     Redis: bool
     ServerDll: string
+    /// The previous build every scenario also runs against (--baseline), resolved to its dll.
+    Baseline: string option
+    Rounds: int
     Members: int
     Senders: int
     Duration: TimeSpan
@@ -103,19 +112,27 @@ let private check cond message =
     if not cond then
         raise (BadFlag message)
 
-/// The repository root: the first directory up from here that holds Chat.sln.
+/// The repository root (Chat.Testing's: `CHAT_REPO_ROOT`, else the first directory up that holds
+/// Chat.sln); the working directory when there is none, and the missing build is reported then.
 let private repoRoot () =
-    let rec up (dir: DirectoryInfo) =
-        if isNull dir then
-            None
-        elif File.Exists(Path.Combine(dir.FullName, "Chat.sln")) then
-            Some dir.FullName
-        else
-            up dir.Parent
+    try
+        Chat.Testing.Paths.repoRoot.Value
+    with Failure _ ->
+        Environment.CurrentDirectory
 
-    up (DirectoryInfo(Environment.CurrentDirectory))
-    |> Option.orElse (up (DirectoryInfo(AppContext.BaseDirectory)))
-    |> Option.defaultValue Environment.CurrentDirectory
+/// A server build given as its dll, the folder holding it, or a work tree it was built in.
+let resolveServerDll (path: string) : string =
+    let full = Path.GetFullPath path
+
+    if Directory.Exists full then
+        [
+            Path.Combine(full, "Chat.Server.dll")
+            Path.Combine(full, "src", "Chat.Server", "bin", "Release", "net10.0", "Chat.Server.dll")
+        ]
+        |> List.tryFind File.Exists
+        |> Option.defaultValue (Path.Combine(full, "Chat.Server.dll"))
+    else
+        full
 
 let private ofResults (r: ParseResults<Arg>) : Settings =
     let quick = r.Contains Quick
@@ -144,6 +161,9 @@ let private ofResults (r: ParseResults<Arg>) : Settings =
                 defaultValue =
                     Path.Combine(repoRoot (), "src", "Chat.Server", "bin", "Release", "net10.0", "Chat.Server.dll")
             )
+            |> resolveServerDll
+        Baseline = r.TryGetResult Baseline |> Option.map resolveServerDll
+        Rounds = r.GetResult(Rounds, defaultValue = 1)
         Members = pick <@ Members @> 100 20
         Senders = pick <@ Senders @> 4 2
         Duration = pick <@ Duration @> 10 3 |> seconds
@@ -165,6 +185,7 @@ let private ofResults (r: ParseResults<Arg>) : Settings =
     }
 
     check (settings.Instances >= 1 && settings.Instances <= 16) "--instances must be between 1 and 16"
+    check (settings.Rounds >= 1 && settings.Rounds <= 20) "--rounds must be between 1 and 20"
     check (settings.Members >= 2) "--members must be at least 2"
     check (settings.Senders >= 1 && settings.Senders <= settings.Members) "--senders must be between 1 and --members"
     check (settings.Window >= 1) "--window must be at least 1"

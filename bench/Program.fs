@@ -14,7 +14,7 @@ open Chat.Bench.Report
 open Chat.Bench.Scenarios
 open Chat.Bench.Scenarios.Common
 
-let private runScenario (ctx: Context) (name: ScenarioName) =
+let private runScenario (ctx: Context) (round: int) (name: ScenarioName) =
     let label, run =
         match name with
         | FanOut -> "fanout", FanOut.run
@@ -23,7 +23,12 @@ let private runScenario (ctx: Context) (name: ScenarioName) =
         | Logins -> "logins", Logins.run
 
     printfn ""
-    printfn "== %s ==" label
+
+    match ctx.Build.Label, ctx.Settings.Rounds with
+    | "", 1 -> printfn "== %s ==" label
+    | "", _ -> printfn "== %s (round %d/%d) ==" label round ctx.Settings.Rounds
+    | build, 1 -> printfn "== %s: %s build ==" label build
+    | build, _ -> printfn "== %s: %s build (round %d/%d) ==" label build round ctx.Settings.Rounds
 
     let failed why = {
         Name = label
@@ -43,6 +48,17 @@ let private runScenario (ctx: Context) (name: ScenarioName) =
 let private header (s: Settings) =
     let soft, hard = Proc.openFiles Environment.ProcessId
     printfn "chat/1 benchmark: %d cores, server %s" Environment.ProcessorCount s.ServerDll
+
+    match s.Baseline with
+    | Some previous ->
+        printfn
+            "compared with the previous build %s: every scenario runs against both, %s"
+            previous
+            (if s.Rounds = 1 then
+                 "this build first"
+             else
+                 $"{s.Rounds} rounds, this build first in odd rounds, the previous one in even rounds")
+    | None -> ()
 
     printfn
         "mode: %s; scenarios: %s"
@@ -70,9 +86,43 @@ let private configValues (s: Settings) : (string * Value) list = [
     "load_bcrypt_cost", Int(int64 loadBcryptCost)
     "login_bcrypt_cost", Int(int64 s.BcryptCost)
     "send_queue_fanout", Int(int64 s.SendQueue)
+    "server", Text s.ServerDll
+    match s.Baseline with
+    | Some previous -> "previous_server", Text previous
+    | None -> ()
+    "rounds", Int(int64 s.Rounds)
     "msg_rate", Int 0L
     "login_failures", Int 0L
     "max_conns_per_address", Int 0L
+]
+
+/// The figures of each scenario that the side-by-side summary shows.
+let private headline = [
+    "fanout",
+    [
+        "delivered_per_s"
+        "delivered_per_s_overall"
+        "deliveries_per_server_cpu_s"
+        "lost"
+        "order_violations"
+    ]
+    "latency", [ "p50_ms"; "p90_ms"; "p99_ms"; "p999_ms"; "max_ms"; "lost" ]
+    "connections",
+    [
+        "rss_per_conn_kib"
+        "threads_per_conn"
+        "server_cpu_ms_per_conn"
+        "dropped_connections"
+    ]
+    "logins",
+    [
+        "logins_per_s"
+        "ratio"
+        "login_p50_ms"
+        "login_p99_ms"
+        "cpu_ratio"
+        "failures"
+    ]
 ]
 
 let private run (s: Settings) : int =
@@ -95,7 +145,7 @@ let private run (s: Settings) : int =
 
     try
         try
-            let redis = if s.Redis then Some(Redis.Start()) else None
+            let redis = if s.Redis then Some(startRedis ()) else None
 
             use _stopRedis = {
                 new IDisposable with
@@ -104,27 +154,74 @@ let private run (s: Settings) : int =
             }
 
             redis
-            |> Option.iter (fun r -> printfn "redis-server on %s (pid %d)" r.Endpoint r.Child.Pid)
+            |> Option.iter (fun r -> printfn "redis-server on %s (pid %d)" r.Configuration r.Pid)
 
             let ctx = {
                 Settings = s
+                Build = { Label = ""; Dll = s.ServerDll }
                 Redis = redis
                 CertDir = Path.Combine(work.FullName, "certs")
                 Cancel = cts.Token
             }
 
-            let rec loop acc names =
-                match names with
+            let builds =
+                match s.Baseline with
+                | None -> [ ctx.Build ]
+                | Some previous -> [
+                    { Label = "this"; Dll = s.ServerDll }
+                    { Label = "previous"; Dll = previous }
+                  ]
+
+            // Every build runs once a round, one scenario after the other (this build first in odd
+            // rounds), so that whatever else the machine does meanwhile falls on both alike.
+            let runs = [
+                for name in s.Scenarios do
+                    for round in 1 .. s.Rounds do
+                        let order = if round % 2 = 1 then builds else List.rev builds
+
+                        for build in order do
+                            name, round, build
+            ]
+
+            let rec loop acc runs =
+                match runs with
                 | [] -> List.rev acc, None
                 | _ when cts.IsCancellationRequested -> List.rev acc, None
-                | name :: rest ->
-                    match runScenario ctx name with
-                    | Ok r -> loop (r :: acc) rest
+                | (name, round, build) :: rest ->
+                    match runScenario { ctx with Build = build } round name with
+                    | Ok r -> loop ((name, build, r) :: acc) rest
                     | Error why -> List.rev acc, Some why
 
-            let results, startFailure = loop [] s.Scenarios
-            printTable results
-            printfn "%s" (resultLine (configValues s) results)
+            let finished, startFailure = loop [] runs
+
+            // Each scenario's runs against `build` (those that ran).
+            let runsOf (build: Build) = [
+                for name in s.Scenarios do
+                    match
+                        finished
+                        |> List.filter (fun (n, b, _) -> n = name && b = build)
+                        |> List.map (fun (_, _, r) -> r)
+                    with
+                    | [] -> ()
+                    | rs -> rs
+            ]
+
+            // One result per scenario: the median over the rounds.
+            let results = runsOf builds.Head |> List.map median
+            let all = finished |> List.map (fun (_, _, r) -> r)
+
+            match builds with
+            | [ _; previous ] ->
+                let previousRuns = runsOf previous
+                let before = previousRuns |> List.map median
+                // A scenario that ran only against one build (interrupted) is left out of the comparison.
+                let both = List.zip (List.truncate before.Length results) before
+                printComparison both
+                printSummary headline (List.zip (List.truncate before.Length (runsOf builds.Head)) previousRuns)
+                printfn "%s" (resultLine (configValues s) (List.map fst both) (Some before))
+            | _ ->
+                printTable results
+                printfn "%s" (resultLine (configValues s) results None)
 
             match startFailure with
             | Some why ->
@@ -135,7 +232,7 @@ let private run (s: Settings) : int =
 
                 3
             | None when cts.IsCancellationRequested -> 130
-            | None when results |> List.exists (fun r -> r.Violations > 0L || r.Error.IsSome) -> 1
+            | None when all |> List.exists (fun r -> r.Violations > 0L || r.Error.IsSome) -> 1
             | None -> 0
         with StartFailed why ->
             eprintfn "chat-bench: %s" why
@@ -159,5 +256,11 @@ let main argv =
         2
     | Run s when not (File.Exists s.ServerDll) ->
         eprintfn "chat-bench: no server build at %s; run `dotnet build -c Release src/Chat.Server` first" s.ServerDll
+        2
+    | Run s when s.Baseline |> Option.exists (File.Exists >> not) ->
+        eprintfn
+            "chat-bench: no previous server build at %s; scripts/bench-baseline.sh [rev] builds one and prints its path"
+            s.Baseline.Value
+
         2
     | Run s -> run s

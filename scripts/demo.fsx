@@ -1,25 +1,24 @@
 // Replays chat/1 scenarios against servers this script starts, prints the transcript, and exits 1
 // when an answer differs from the expected one. Run: dotnet fsi scripts/demo.fsx [--configuration Release]
+// after `dotnet build Chat.sln -c Release`: the servers, redis-server and the TLS clients come from
+// the harness the tests use (tests/Chat.Testing, referenced from its Release build).
 // With redis-server on PATH it also starts a two-instance cluster and replays the cross-server scenarios.
 //
 // Transcript legend:  `alice >` a line alice sends;  `alice <` a line she receives as expected.
 
+#r "../tests/Chat.Testing/bin/Release/net10.0/Chat.Testing.dll"
+
 open System
-open System.Collections.Concurrent
-open System.Diagnostics
 open System.IO
-open System.Net.Security
-open System.Net.Sockets
-open System.Security.Cryptography.X509Certificates
 open System.Text.RegularExpressions
-open System.Threading
+open Chat.Testing
 
 let args = fsi.CommandLineArgs |> Array.skip 1
 
 let configuration =
     match Array.tryFindIndex ((=) "--configuration") args with
     | Some i when i + 1 < args.Length -> args[i + 1]
-    | _ -> "Debug"
+    | _ -> "Release"
 
 let root = Path.GetFullPath(Path.Combine(__SOURCE_DIRECTORY__, ".."))
 
@@ -28,124 +27,34 @@ let serverDll =
 
 let timeout = TimeSpan.FromSeconds 10.0
 let work = Directory.CreateTempSubdirectory("chat-demo-").FullName
+let certDir = Path.Combine(work, "certs")
 let mutable failures = 0
 
 exception Mismatch of string
 
-let take (c: BlockingCollection<string>) (t: TimeSpan) =
-    let mutable item = null
-    if c.TryTake(&item, t) then Some item else None
+/// Every server gets the demo accounts; the harness adds a free loopback port, bcrypt cost 4 and
+/// the shared certificate directory.
+let serverFlags = [ "--demo-users" ]
 
-/// A process this script started; killed at the end whatever happens.
-type Child(file: string, arguments: string list, ready: string -> bool) =
-    let info =
-        new ProcessStartInfo(file, arguments, RedirectStandardOutput = true, RedirectStandardError = true)
-
-    let proc = Process.Start info
-    let lines = BlockingCollection<string>()
-
-    let pump (reader: StreamReader) =
-        let read () =
-            let mutable line = reader.ReadLine()
-
-            while not (isNull line) do
-                lines.Add line
-                line <- reader.ReadLine()
-
-        Thread(read, IsBackground = true).Start()
-
-    do
-        pump proc.StandardOutput
-        pump proc.StandardError
-
-    member _.WaitReady() =
-        let deadline = DateTime.UtcNow + TimeSpan.FromSeconds 60.0
-        let mutable found = None
-
-        while found.IsNone do
-            match take lines (TimeSpan.FromMilliseconds 200.0) with
-            | Some l when ready l -> found <- Some l
-            | _ when proc.HasExited -> raise (Mismatch $"{Path.GetFileName file} exited with {proc.ExitCode}")
-            | _ when DateTime.UtcNow > deadline -> raise (Mismatch $"{Path.GetFileName file} did not start")
-            | _ -> ()
-
-        found.Value
-
-    member _.Stop() =
-        if not proc.HasExited then
-            Process.Start("kill", [ "-TERM"; string proc.Id ]).WaitForExit()
-
-            if not (proc.WaitForExit 15000) then
-                proc.Kill true
-
-    interface IDisposable with
-        member this.Dispose() =
-            if not proc.HasExited then
-                proc.Kill true
-
-let startServer (extra: string list) =
-    let s =
-        new Child(
-            "dotnet",
-            [
-                serverDll
-                "--bind"
-                "127.0.0.1"
-                "--port"
-                "0"
-                "--bcrypt-cost"
-                "4"
-                "--cert-dir"
-                Path.Combine(work, "certs")
-                "--demo-users"
-            ]
-            @ extra,
-            fun l -> l.Contains "listening on "
-        )
-
-    let line = s.WaitReady()
-    let port = Regex.Match(line, @"listening on [^ ]+:(\d+)").Groups[1].Value |> int
-    s, port
-
-let certificate () =
-    X509CertificateLoader.LoadCertificateFromFile(Path.Combine(work, "certs", "server.crt"))
+/// SIGTERM, as an operator stops a server, and the end of the process.
+let stop (server: ServerProcess) =
+    server.Child.StopWithin(TimeSpan.FromSeconds 15.0)
 
 /// One user's connection, verifying the server by its certificate (as `chat --ca certs/server.crt`).
 type User(name: string, port: int) =
-    let trusted = certificate ()
-    let tcp = new TcpClient("127.0.0.1", port)
-
-    let ssl =
-        new SslStream(
-            tcp.GetStream(),
-            false,
-            RemoteCertificateValidationCallback(fun _ cert _ _ -> cert.GetRawCertData() = trusted.RawData)
-        )
-
-    do ssl.AuthenticateAsClient "localhost"
-    let reader = new StreamReader(ssl)
-    let writer = new StreamWriter(ssl, NewLine = "\n", AutoFlush = true)
-    let inbox = BlockingCollection<string>()
-
-    let receive () =
+    let client =
         try
-            let mutable l = reader.ReadLine()
+            LineClient.Connect(port, Path.Combine(certDir, "server.crt"), name = name)
+        with :? ExpectationFailedException as e ->
+            raise (Mismatch $"{name}: no HELLO chat/1 on connecting: {e.Message.Split('\n')[0]}")
 
-            while not (isNull l) do
-                inbox.Add l
-                l <- reader.ReadLine()
-        with
-        | :? IOException
-        | :? ObjectDisposedException -> ()
+    do printfn "  %-8s < %s" name client.Hello
 
-        inbox.CompleteAdding()
-
-    do Thread(receive, IsBackground = true).Start()
     member _.Name = name
 
     member _.Send(line: string) =
         printfn "  %-8s > %s" name line
-        writer.WriteLine line
+        client.Send line
 
     /// The next line must match `pattern`: `*` stands for one word (an id), `...` for the rest.
     /// Presence lines of users from an earlier scenario may still come by (their sessions end
@@ -156,7 +65,13 @@ type User(name: string, port: int) =
             + Regex.Escape(pattern).Replace(@"\*", @"\S+").Replace(@"\.\.\.", ".*")
             + "$"
 
-        match take inbox timeout with
+        let next =
+            try
+                Some(client.Next timeout)
+            with :? ExpectationFailedException ->
+                None
+
+        match next with
         | Some l when Regex.IsMatch(l, regex) ->
             printfn "  %-8s < %s" name l
             l
@@ -164,21 +79,30 @@ type User(name: string, port: int) =
             printfn "  %-8s < %s   (presence of another scenario's user; passed over)" name l
             this.Expect pattern
         | Some l -> raise (Mismatch $"{name}: expected `{pattern}`, got `{l}`")
-        | _ -> raise (Mismatch $"{name}: expected `{pattern}`, got nothing within {timeout.TotalSeconds} s")
+        | None ->
+            let why =
+                if client.IsClosed then
+                    "the connection closed"
+                else
+                    $"nothing came within {timeout.TotalSeconds} s"
 
-    member this.ExpectClosed() =
-        match take inbox timeout with
-        | None when inbox.IsCompleted -> printfn "  %-8s < (connection closed)" name
-        | Some l -> raise (Mismatch $"{name}: expected the connection to close, got `{l}`")
-        | _ -> raise (Mismatch $"{name}: expected the connection to close")
+            raise (Mismatch $"{name}: expected `{pattern}`, but {why}")
+
+    /// The server closes the connection with no further line.
+    member _.ExpectClosed() =
+        try
+            client.WaitClosed timeout
+        with :? ExpectationFailedException ->
+            raise (Mismatch $"{name}: expected the connection to close")
+
+        match client.Pending with
+        | [] -> printfn "  %-8s < (connection closed)" name
+        | l :: _ -> raise (Mismatch $"{name}: expected the connection to close, got `{l}`")
 
     interface IDisposable with
-        member _.Dispose() = tcp.Dispose()
+        member _.Dispose() = (client :> IDisposable).Dispose()
 
-let connect name port =
-    let u = new User(name, port)
-    u.Expect "HELLO chat/1 * ..." |> ignore
-    u
+let connect name port = new User(name, port)
 
 let scenario (title: string) (body: unit -> unit) =
     printfn "\n## %s" title
@@ -278,14 +202,6 @@ let singleInstance (port: int) =
         eve.Send "/history abc"
         eve.Expect "ERR BAD_ARGUMENT ..." |> ignore)
 
-/// A free loopback port for redis-server.
-let freePort () =
-    let l = new TcpListener(Net.IPAddress.Loopback, 0)
-    l.Start()
-    let port = (l.LocalEndpoint :?> Net.IPEndPoint).Port
-    l.Stop()
-    port
-
 let onPath (name: string) =
     (Environment.GetEnvironmentVariable "PATH").Split(':')
     |> Array.exists (fun dir -> File.Exists(Path.Combine(dir, name)))
@@ -355,50 +271,45 @@ let cluster (one: int) (two: int) =
 try
     try
         if not (File.Exists serverDll) then
-            raise (Mismatch $"{serverDll} is missing: build first (dotnet build -c {configuration})")
+            raise (Mismatch $"{serverDll} is missing: build first (dotnet build Chat.sln -c {configuration})")
 
         printfn "# chat/1 demo: one server, in-memory state"
-        let server, port = startServer []
 
-        using server (fun server ->
-            singleInstance port
-            server.Stop())
+        using
+            (ServerProcess.Start(serverFlags, certDir = certDir, dll = serverDll, timeout = TimeSpan.FromSeconds 60.0))
+            (fun server ->
+                singleInstance server.Port
+                stop server)
 
         if onPath "redis-server" then
-            let redisPort = freePort ()
-            printfn "\n# chat/1 demo: two servers sharing a redis-server on port %d" redisPort
+            use redis = new RedisServer()
+            printfn "\n# chat/1 demo: two servers sharing a redis-server on port %d" redis.Port
 
-            use redis =
-                new Child(
-                    "redis-server",
-                    [
-                        "--port"
-                        string redisPort
-                        "--bind"
-                        "127.0.0.1"
-                        "--save"
-                        ""
-                        "--appendonly"
-                        "no"
-                    ],
-                    fun l -> l.Contains "Ready to accept connections"
+            let nodes =
+                ServerProcess.StartCluster(
+                    2,
+                    serverFlags @ [ "--redis"; redis.Configuration ],
+                    idPrefix = "node",
+                    certDir = certDir,
+                    dll = serverDll
                 )
 
-            redis.WaitReady() |> ignore
-            let shared = [ "--redis"; $"127.0.0.1:{redisPort}" ]
-            let node1, one = startServer (shared @ [ "--server-id"; "node1" ])
-            let node2, two = startServer (shared @ [ "--server-id"; "node2" ])
-
-            using node1 (fun node1 ->
-                using node2 (fun node2 ->
-                    cluster one two
-                    node1.Stop()
-                    node2.Stop()))
+            try
+                cluster nodes[0].Port nodes[1].Port
+                nodes |> List.iter stop
+            finally
+                for n in nodes do
+                    (n :> IDisposable).Dispose()
         else
             printfn "\n(redis-server not on PATH: the cross-server scenarios are skipped)"
-    with Mismatch m ->
+    with
+    | Mismatch m ->
         failures <- failures + 1
         printfn "!! %s" m
+    | e ->
+        // A server or redis-server that did not start: the harness says why, with its output.
+        failures <- failures + 1
+        printfn "!! %s" e.Message
 finally
     Directory.Delete(work, true)
 

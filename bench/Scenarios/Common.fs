@@ -12,13 +12,29 @@ open Chat.Bench
 open Chat.Bench.Args
 open Chat.Bench.Processes
 open Chat.Bench.Report
+open Chat.Testing
+
+/// A server build the scenarios run against.
+type Build = {
+    /// "this" or "previous" when two builds are compared (--baseline); empty otherwise.
+    Label: string
+    Dll: string
+}
 
 type Context = {
     Settings: Settings
-    Redis: Redis option
+    Build: Build
+    Redis: RedisServer option
     CertDir: string
     Cancel: CancellationToken
 }
+
+/// A scenario's name in progress lines, with the build it runs against when two are compared.
+let tagged (ctx: Context) (name: string) =
+    if ctx.Build.Label = "" then
+        name
+    else
+        $"{name} {ctx.Build.Label}"
 
 /// The cost the servers hash with in the load scenarios: setting up accounts is not what they measure.
 let loadBcryptCost = 4
@@ -36,19 +52,23 @@ let withServers
     : Task<'a> =
     task {
         let options = {
-            Dll = ctx.Settings.ServerDll
+            Dll = ctx.Build.Dll
             CertDir = ctx.CertDir
-            Redis = ctx.Redis |> Option.map _.Endpoint
+            Redis = ctx.Redis |> Option.map _.Configuration
             BcryptCost = bcryptCost
             SendQueue = sendQueue
         }
 
         printfn
-            "  starting %d server instance(s)%s ..."
+            "  starting %d server instance(s)%s%s ..."
             count
             (if ctx.Redis.IsSome then " with redis" else " in memory")
+            (if ctx.Build.Label = "" then
+                 ""
+             else
+                 $", {ctx.Build.Label} build ({ctx.Build.Dll})")
 
-        let! servers = startServers options prefix count
+        let servers = startServers options prefix count
 
         try
             try
@@ -57,13 +77,13 @@ let withServers
             with e ->
                 // Say what the servers were doing when the scenario broke.
                 for s in servers do
-                    let state = if s.Child.HasExited then "exited" else "running"
-                    eprintfn "  %s (%s), last warnings and errors:\n%s" s.Id state s.Child.Problems
+                    let state = if s.Process.HasExited then "exited" else "running"
+                    eprintfn "  %s (%s), its last output:\n%s" s.Id state (s.Process.OutputText 30)
 
                 return raise e
         finally
             stopServers servers
-            ctx.Redis |> Option.iter (fun r -> r.Flush())
+            ctx.Redis |> Option.iter _.FlushAll()
     }
 
 /// A progress line every second: scenario, elapsed time, phase and whatever `Status` says.
@@ -105,9 +125,9 @@ type CpuMeter(procs: (string * int) list) =
         CpuMeter(
             [
                 for s in servers do
-                    yield s.Id, s.Child.Pid
+                    yield s.Id, s.Pid
                 match ctx.Redis with
-                | Some r -> yield "redis", r.Child.Pid
+                | Some r -> yield "redis", r.Pid
                 | None -> ()
                 yield "bench", Environment.ProcessId
             ]

@@ -32,7 +32,7 @@ let run (ctx: Context) : Task<ScenarioResult> =
     withServers ctx "conn" 1 loadBcryptCost None (fun servers pin ->
         task {
             let server = servers.Head
-            let pid = server.Child.Pid
+            let pid = server.Pid
             let clients: LoadClient array = Array.zeroCreate target
             let made = ref 0
             let linesSeen = ref 0L
@@ -43,7 +43,7 @@ let run (ctx: Context) : Task<ScenarioResult> =
             let pumps = Collections.Concurrent.ConcurrentBag<Task>()
             let benchSoft, _ = Proc.openFiles Environment.ProcessId
             let serverSoft, _ = Proc.openFiles pid
-            use progress = new Progress("conns")
+            use progress = new Progress(tagged ctx "conns")
 
             try
                 progress.Phase("warm-up", fun () -> "")
@@ -94,17 +94,20 @@ let run (ctx: Context) : Task<ScenarioResult> =
                         str "placement" "placement" (if s.ConnLobby then "all in lobby" else "one room each")
                         num "ramp_seconds" "ramp time" "s" 1 rampTime
                         num "setup_per_s" "connect+TLS+REGISTER / s" "conn/s" 0 (float target / rampTime)
+                        |> higher
                         num "rss_before_mib" "server RSS before" "MiB" 1 (mib rssBefore)
-                        num "rss_after_mib" "server RSS after" "MiB" 1 (mib rssAfter)
+                        num "rss_after_mib" "server RSS after" "MiB" 1 (mib rssAfter) |> lower
                         num "rss_per_conn_kib" "server RSS per connection" "KiB" 1 (perConn rssBefore rssAfter)
+                        |> lower
                         count "threads_before" "server threads before" "" threadsBefore
-                        count "threads_after" "server threads after" "" threadsAfter
+                        count "threads_after" "server threads after" "" threadsAfter |> lower
                         num
                             "threads_per_conn"
                             "server threads per connection"
                             ""
                             2
                             (perConn threadsBefore threadsAfter)
+                        |> lower
                         num
                             "bench_rss_per_conn_kib"
                             "bench RSS per connection"
@@ -112,7 +115,7 @@ let run (ctx: Context) : Task<ScenarioResult> =
                             1
                             (perConn benchBefore benchAfter)
                         count "lines_received" "lines received while idle" "" (Interlocked.Read &linesSeen.contents)
-                        count "dropped_connections" "connections dropped" "" (int64 dropped)
+                        count "dropped_connections" "connections dropped" "" (int64 dropped) |> lower
                         count "server_nofile" "server open-files limit" "" serverSoft
                         num
                             "server_cpu_ms_per_conn"
@@ -120,6 +123,7 @@ let run (ctx: Context) : Task<ScenarioResult> =
                             "ms"
                             2
                             (cpuUse.ServerSideSeconds * 1000.0 / float target)
+                        |> lower
                         yield! cpuUse.Metrics
                     ]
                     Notes = [

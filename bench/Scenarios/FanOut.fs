@@ -63,7 +63,7 @@ let run (ctx: Context) : Task<ScenarioResult> =
             let sent = Array.zeroCreate<int64> senders
             let made = ref 0
             let delivered () = receivers |> Array.sumBy _.Received
-            use progress = new Progress("fanout")
+            use progress = new Progress(tagged ctx "fanout")
 
             try
                 progress.Phase("connect", fun () -> $"connections {made.Value}/{members}")
@@ -120,31 +120,36 @@ let run (ctx: Context) : Task<ScenarioResult> =
                         num "send_seconds" "send time" "s" 1 (seconds (tSent - t0))
                         count "sent" "messages sent" "msgs" total
                         num "sent_per_s" "messages sent / s" "msg/s" 0 (float total / seconds (tSent - t0))
+                        |> higher
                         num
                             "delivered_per_s"
                             "deliveries / s (send window)"
                             "msg/s"
                             0
                             (float inWindow / seconds (tSent - t0))
+                        |> higher
                         num
                             "delivered_per_s_overall"
                             "deliveries / s (incl. drain)"
                             "msg/s"
                             0
                             (float all / seconds (tDone - t0))
+                        |> higher
                         num "drain_seconds" "drain after sending stopped" "s" 2 (seconds (tDone - tSent))
+                        |> lower
                         count "delivered" "deliveries" "msgs" all
                         count "expected" "deliveries expected" "msgs" expected
-                        count "lost" "lost deliveries" "msgs" lost
-                        count "order_violations" "order violations" "" violations
-                        count "dropped_connections" "connections dropped" "" (int64 dropped)
-                        count "error_lines" "ERR lines received" "" errors
+                        count "lost" "lost deliveries" "msgs" lost |> lower
+                        count "order_violations" "order violations" "" violations |> lower
+                        count "dropped_connections" "connections dropped" "" (int64 dropped) |> lower
+                        count "error_lines" "ERR lines received" "" errors |> lower
                         num
                             "deliveries_per_server_cpu_s"
                             "deliveries per server-side CPU second"
                             "msg"
                             0
                             (float all / cpuUse.ServerSideSeconds)
+                        |> higher
                         yield! cpuUse.Metrics
                     ]
                     Notes = [

@@ -93,7 +93,7 @@ let run (ctx: Context) : Task<ScenarioResult> =
             let received () =
                 measuredIdx |> Array.sumBy (fun i -> receivers[i].Received)
 
-            use progress = new Progress("latency")
+            use progress = new Progress(tagged ctx "latency")
 
             try
                 progress.Phase("connect", fun () -> $"connections {made.Value}/{members}")
@@ -190,16 +190,16 @@ let run (ctx: Context) : Task<ScenarioResult> =
                             $"latency samples (after {s.LatencyWarmup.TotalSeconds:N0} s warm-up)"
                             ""
                             samples.LongLength
-                        num "p50_ms" "latency p50" "ms" 2 (q 0.5)
-                        num "p90_ms" "latency p90" "ms" 2 (q 0.9)
-                        num "p99_ms" "latency p99" "ms" 2 (q 0.99)
-                        num "p999_ms" "latency p99.9" "ms" 2 (q 0.999)
-                        num "max_ms" "latency max" "ms" 2 (q 1.0)
-                        num "mean_ms" "latency mean" "ms" 2 mean
+                        num "p50_ms" "latency p50" "ms" 2 (q 0.5) |> lower
+                        num "p90_ms" "latency p90" "ms" 2 (q 0.9) |> lower
+                        num "p99_ms" "latency p99" "ms" 2 (q 0.99) |> lower
+                        num "p999_ms" "latency p99.9" "ms" 2 (q 0.999) |> lower
+                        num "max_ms" "latency max" "ms" 2 (q 1.0) |> lower
+                        num "mean_ms" "latency mean" "ms" 2 mean |> lower
                         num "sender_lag_max_ms" "senders behind schedule (max)" "ms" 1 (lags |> Array.max |> ms)
-                        count "lost" "lost deliveries (measured)" "msgs" lost
-                        count "order_violations" "order violations" "" violations
-                        count "dropped_connections" "connections dropped" "" (int64 dropped)
+                        count "lost" "lost deliveries (measured)" "msgs" lost |> lower
+                        count "order_violations" "order violations" "" violations |> lower
+                        count "dropped_connections" "connections dropped" "" (int64 dropped) |> lower
                         count "bench_gcs" "collections in the benchmark" "" (int64 gcs)
                         num "bench_gc_pause_ms" "benchmark paused by them" "ms" 1 paused.TotalMilliseconds
                         yield! cpuUse.Metrics

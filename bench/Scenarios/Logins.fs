@@ -82,7 +82,8 @@ let run (ctx: Context) : Task<ScenarioResult> =
     let clients = s.LoginClients
 
     printfn
-        "  [logins] bcrypt baseline: %d threads, cost %d, %.0f s ..."
+        "  [%s] bcrypt baseline: %d threads, cost %d, %.0f s ..."
+        (tagged ctx "logins")
         Environment.ProcessorCount
         cost
         s.BaselineDuration.TotalSeconds
@@ -90,7 +91,8 @@ let run (ctx: Context) : Task<ScenarioResult> =
     let bcrypt = baseline cost s.BaselineDuration
 
     printfn
-        "  [logins] bcrypt baseline: %.1f verifications/s, %.1f per CPU second (other processes used %.0f%% of a core)"
+        "  [%s] bcrypt baseline: %.1f verifications/s, %.1f per CPU second (other processes used %.0f%% of a core)"
+        (tagged ctx "logins")
         bcrypt.PerSecond
         bcrypt.PerCpuSecond
         bcrypt.OthersPct
@@ -104,7 +106,7 @@ let run (ctx: Context) : Task<ScenarioResult> =
             let logins = ref 0
             let failures = ref 0
             let firstFailure = ref ""
-            use progress = new Progress("logins")
+            use progress = new Progress(tagged ctx "logins")
 
             progress.Phase("register", fun () -> $"accounts {made.Value}/{clients}")
             let regStart = Stopwatch.GetTimestamp()
@@ -174,17 +176,23 @@ let run (ctx: Context) : Task<ScenarioResult> =
                     num "baseline_per_s" "bcrypt verifications / s (in-process)" "/s" 1 bcrypt.PerSecond
                     num "baseline_cpu_other_pct" "CPU other processes during baseline" "% of 1 core" 0 bcrypt.OthersPct
                     num "logins_per_s" "logins / s (new TLS connection each)" "/s" 1 loginsPerSecond
+                    |> higher
                     num "ratio" "logins / bcrypt baseline" "" 2 (loginsPerSecond / bcrypt.PerSecond)
+                    |> higher
                     num "login_p50_ms" "LOGIN -> OK LOGIN p50" "ms" 1 (quantile samples 0.5)
+                    |> lower
                     num "login_p99_ms" "LOGIN -> OK LOGIN p99" "ms" 1 (quantile samples 0.99)
+                    |> lower
                     num "register_per_s" "REGISTER / s (bcrypt hash)" "/s" 1 (float clients / regTime)
-                    count "failures" "failed login cycles" "" (int64 failures.Value)
+                    |> higher
+                    count "failures" "failed login cycles" "" (int64 failures.Value) |> lower
                     num
                         "logins_per_server_cpu_s"
                         "logins per server-side CPU second"
                         ""
                         2
                         (float samples.Length / cpuUse.ServerSideSeconds)
+                    |> higher
                     num "baseline_per_cpu_s" "bcrypt verifications per CPU second" "" 2 bcrypt.PerCpuSecond
                     num
                         "cpu_ratio"
@@ -192,6 +200,7 @@ let run (ctx: Context) : Task<ScenarioResult> =
                         ""
                         2
                         (float samples.Length / cpuUse.ServerSideSeconds / bcrypt.PerCpuSecond)
+                    |> higher
                     yield! cpuUse.Metrics
                 ]
                 Notes = [
