@@ -190,6 +190,27 @@ module E2eOperating =
                     2.0
                     "the login's Entered and the message came through the bus"
 
+                // An event only the bus log has (numbered, never published): read back, and counted so.
+                let line = "S\tlobby\t1-1\tghost\tfrom the log"
+
+                redis.Command [
+                    "EVAL"
+                    "local n = redis.call('INCR', 'chat:bus:seq') redis.call('XADD', 'chat:bus:log', n .. '-1', 'e', ARGV[1]) return n"
+                    "0"
+                    line
+                ]
+                |> ignore
+
+                a.Expect("MSG lobby 1-1 ghost from the log", TimeSpan.FromSeconds 15.0)
+                |> ignore
+
+                let recovered = scrapeWhen port "chat_bus_events_recovered_total" [] 1.0
+
+                Expect.equal
+                    (PrometheusText.value recovered "chat_bus_events_received_total" [])
+                    (PrometheusText.value up "chat_bus_events_received_total" [])
+                    "nothing more arrived through Pub/Sub"
+
                 redis.Kill()
 
                 let status, body =
@@ -240,6 +261,17 @@ module E2eOperating =
 
                 c.ResumeReading()
                 Expect.equal (server.WaitForExit wait) (Some 0) "exit 0"
+
+            case "a --metrics address that is taken is one line on stderr and exit code 2"
+            <| fun (_: OperatingFixture) ->
+                use taken = new Net.Sockets.TcpListener(Net.IPAddress.Loopback, 0)
+                taken.Start()
+                let port = (taken.LocalEndpoint :?> Net.IPEndPoint).Port
+                let result = ServerProcess.Run [ "--metrics"; $"127.0.0.1:{port}" ]
+                let text = String.concat "\n" (result.StdOut @ result.StdErr)
+                Expect.equal result.Code 2 text
+                Expect.hasLength (result.StdErr |> List.filter (String.IsNullOrWhiteSpace >> not)) 1 text
+                Expect.stringContains result.StdErr.Head "--metrics" text
 
             case "--log-format json: every stdout line is one JSON object with time, level, message and the fields"
             <| fun (this: OperatingFixture) ->
