@@ -27,8 +27,6 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
     let backend = ctx.Backend
     let metrics = ctx.Metrics
     let mutable closing = false
-    // The login command under way ("login", "register"), for its outcome's count.
-    let mutable attempt = ""
 
     let unavailable = "shared state is unreachable; nothing changed, try again shortly"
 
@@ -41,7 +39,7 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
             ctx.Retries.Add($"announce {BusCodec.encode event}", (fun () -> backend.Announce event))
 
     // Takes the name (the policy decides about an existing session), then tells everyone.
-    let claim (user: Username) (success: OkReply) (state: Session) =
+    let claim (attempt: LoginCommand) (user: Username) (success: OkReply) (state: Session) =
         match backend.Claim(user, sid, ctx.Policy) with
         | AlreadyOnline ->
             metrics.Login(attempt, LoginOutcome.DuplicateRejected)
@@ -83,7 +81,7 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
         let limit = ctx.LoginFailures
 
         if limit > 0 && (byUser >= limit || byAddress >= 4 * limit) then
-            metrics.Login(attempt, LoginOutcome.RateLimited)
+            metrics.Login(LoginCommand.Login, LoginOutcome.RateLimited)
             metrics.Limited Limit.Login
             fail RateLimited "too many failed logins; wait a minute and try again"
             state
@@ -94,10 +92,10 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
                 | None -> ctx.Passwords.VerifyNobody password
 
             if valid then
-                claim user (LoggedIn(user, RoomName.lobby)) state
+                claim LoginCommand.Login user (LoggedIn(user, RoomName.lobby)) state
             else
                 backend.RecordFailedLogin(user, peer)
-                metrics.Login(attempt, LoginOutcome.AuthFailed)
+                metrics.Login(LoginCommand.Login, LoginOutcome.AuthFailed)
                 ctx.Log.Info("login failed", [ "user", box (Username.value user); "peer", box peer ])
                 fail AuthFailed "unknown user or wrong password"
                 state
@@ -106,9 +104,9 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
     let register user password state =
         if backend.CreateAccount(user, ctx.Passwords.Hash password) then
             ctx.Log.Info("registered", [ "user", box (Username.value user); "peer", box peer ])
-            claim user (Registered(user, RoomName.lobby)) state
+            claim LoginCommand.Register user (Registered(user, RoomName.lobby)) state
         else
-            metrics.Login(attempt, LoginOutcome.UserExists)
+            metrics.Login(LoginCommand.Register, LoginOutcome.UserExists)
             fail UserExists $"{Username.value user} is taken; choose another name or LOGIN"
             state
 
@@ -135,12 +133,8 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
 
             send msg
             state
-        | Authenticate(user, password) ->
-            attempt <- "login"
-            authenticate user password state
-        | CreateAccount(user, password) ->
-            attempt <- "register"
-            register user password state
+        | Authenticate(user, password) -> authenticate user password state
+        | CreateAccount(user, password) -> register user password state
         // <text>: the MSG line comes back to the sender through the bus, in order with everyone's.
         | SayInRoom(room, user, text) ->
             metrics.RoomMessageIn()
@@ -224,8 +218,8 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
                 | Choice1Of2 next -> go next rest
                 | Choice2Of2 reason ->
                     match effect with
-                    | Authenticate _
-                    | CreateAccount _ -> metrics.Login(attempt, LoginOutcome.Unavailable)
+                    | Authenticate _ -> metrics.Login(LoginCommand.Login, LoginOutcome.Unavailable)
+                    | CreateAccount _ -> metrics.Login(LoginCommand.Register, LoginOutcome.Unavailable)
                     | _ -> ()
 
                     ctx.Log.Warn("shared state unavailable", [ "reason", box reason; "peer", box peer ])

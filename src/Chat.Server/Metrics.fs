@@ -4,6 +4,13 @@ open System.Collections.Generic
 open Prometheus
 open Chat.Domain
 
+/// What logs a connection in: the `command` label of `chat_logins_total`.
+[<RequireQualifiedAccess>]
+type LoginCommand =
+    | Login
+    | Register
+    | Resume
+
 /// How a login attempt (LOGIN, REGISTER, later RESUME) ended: the `outcome` label of
 /// `chat_logins_total`. RESUME's failures (unknown, expired, revoked token) are `AuthFailed`.
 [<RequireQualifiedAccess>]
@@ -143,8 +150,13 @@ type ServerMetrics() =
 
     let loginChildren =
         dict [
-            for command in [ "login"; "register"; "resume" ] do
-                for o, label in outcomes -> (command, o), logins.WithLabels(command, label)
+            for command, name in
+                [
+                    LoginCommand.Login, "login"
+                    LoginCommand.Register, "register"
+                    LoginCommand.Resume, "resume"
+                ] do
+                for o, label in outcomes -> (command, o), logins.WithLabels(name, label)
         ]
 
     let verbName (verb: Verb) =
@@ -174,8 +186,7 @@ type ServerMetrics() =
     member _.ConnectionAccepted() = accepted.Inc()
     member _.HandshakeFailed(reason: HandshakeFailure) = handshakeChildren[reason].Inc()
 
-    /// `command`: "login", "register" or "resume".
-    member _.Login(command: string, outcome: LoginOutcome) = loginChildren[(command, outcome)].Inc()
+    member _.Login(command: LoginCommand, outcome: LoginOutcome) = loginChildren[(command, outcome)].Inc()
 
     /// One parsed client line.
     member _.Command(parsed: Result<Command, ParseError>) =
