@@ -6,7 +6,8 @@
 #
 # Configuration is through CHAT_* environment variables, one per flag (PROTOCOL.md, "Starting a
 # server"): CHAT_PORT, CHAT_BIND, CHAT_REDIS=host:port, CHAT_CERT/CHAT_KEY, CHAT_CERT_DIR,
-# CHAT_SERVER_ID, CHAT_DUPLICATE_LOGIN, CHAT_DEMO_USERS=1, CHAT_BCRYPT_COST, CHAT_LOG_LEVEL, ...
+# CHAT_SERVER_ID, CHAT_DUPLICATE_LOGIN, CHAT_DEMO_USERS=1, CHAT_BCRYPT_COST, CHAT_LOG_LEVEL,
+# CHAT_LOG_FORMAT=json, CHAT_METRICS (default 0.0.0.0:9100 here), ...
 # Flags after the image name are passed to the server too, and beat the variables.
 #
 # Note: .NET 10's default image tags (sdk:10.0, runtime:10.0) are Ubuntu 24.04 "noble" based;
@@ -64,11 +65,17 @@ VOLUME ["/certs"]
 USER 10001:10001
 EXPOSE 8000
 
-# Checks the TCP listener only: it opens a TCP connection (bash's /dev/tcp, no extra tools) and closes
-# it before any TLS; the server drops such connections silently. It does not check TLS, logins or
-# Redis. CHAT_BIND set to a specific address is honoured; 0.0.0.0 (the default) is reached on 127.0.0.1.
+# Prometheus metrics at http://<container>:9100/metrics and the health check at /healthz (README,
+# "Operating"). Set CHAT_METRICS to another address:port to move them, or to "" to serve neither.
+ENV CHAT_METRICS=0.0.0.0:9100
+EXPOSE 9100
+
+# GET /healthz through bash's /dev/tcp (the image has no curl): healthy on "200", that is while the
+# server takes logins and reaches Redis; 503 during a Redis outage or a shutdown. A wildcard
+# CHAT_METRICS address is reached on 127.0.0.1. With CHAT_METRICS empty it falls back to opening a
+# TCP connection to the chat port (CHAT_BIND, CHAT_PORT), which the server drops before any TLS.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
-    CMD ["bash", "-c", "h=${CHAT_BIND:-127.0.0.1}; case $h in 0.0.0.0|::) h=127.0.0.1;; esac; exec 3<>/dev/tcp/$h/${CHAT_PORT:-8000}"]
+    CMD ["bash", "-c", "m=${CHAT_METRICS:-}; if [ -z \"$m\" ]; then h=${CHAT_BIND:-127.0.0.1}; case $h in 0.0.0.0|::) h=127.0.0.1;; esac; exec 3<>/dev/tcp/$h/${CHAT_PORT:-8000} && exit 0; exit 1; fi; h=${m%:*}; case $h in 0.0.0.0|::|'[::]') h=127.0.0.1;; esac; h=${h#[}; h=${h%]}; exec 3<>/dev/tcp/$h/${m##*:} || exit 1; printf 'GET /healthz HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n' \"$h\" >&3; read -r status <&3; [[ $status == *' 200 '* ]]"]
 
 # Exec form: the server is PID 1 and gets SIGTERM from `docker stop` directly; it then sends
 # SYS SHUTDOWN to its clients, removes its sessions from shared state and exits 0 (within ~10 s).

@@ -32,6 +32,8 @@ type Arg =
     | [<CustomAppSettings "CHAT_MSG_RATE">] Msg_Rate of n: int
     | [<CustomAppSettings "CHAT_MAX_CONNS_PER_ADDRESS">] Max_Conns_Per_Address of n: int
     | [<CustomAppSettings "CHAT_LOG_LEVEL">] Log_Level of level: string
+    | [<CustomAppSettings "CHAT_LOG_FORMAT">] Log_Format of format: string
+    | [<CustomAppSettings "CHAT_METRICS">] Metrics of endpoint: string
 
     interface IArgParserTemplate with
         member a.Usage =
@@ -56,6 +58,8 @@ type Arg =
             | Msg_Rate _ -> "messages per second per user, bursts of 2n; 0 = no limit (default 50)."
             | Max_Conns_Per_Address _ -> "concurrent connections per peer address; 0 = no limit (default 256)."
             | Log_Level _ -> "debug, info (default), warn or error."
+            | Log_Format _ -> "text (default) or json (one JSON object a line)."
+            | Metrics _ -> "address:port to serve Prometheus metrics (/metrics) and a health check (/healthz) on."
 
 /// Everything the server runs with, validated.
 type Config = {
@@ -78,6 +82,9 @@ type Config = {
     MsgRate: int
     MaxConnsPerAddress: int
     LogLevel: LogLevel
+    LogFormat: LogFormat
+    /// Where `/metrics` and `/healthz` are served; None: nowhere.
+    Metrics: IPEndPoint option
 }
 
 /// A flag's value is out of range or inconsistent; the message names the flag.
@@ -150,6 +157,19 @@ let private ofResults (r: ParseResults<Arg>) : Config =
         | "error" -> LogLevel.Error
         | s -> raise (BadFlag(sprintf "%s must be debug, info, warn or error (got %s)" (flag "log-level") s))
 
+    let logFormat =
+        match (r.GetResult(Log_Format, defaultValue = "text")).ToLowerInvariant() with
+        | "text" -> Text
+        | "json" -> Json
+        | s -> raise (BadFlag(sprintf "%s must be text or json (got %s)" (flag "log-format") s))
+
+    let metrics =
+        r.TryGetResult Metrics
+        |> Option.map (fun s ->
+            match IPEndPoint.TryParse s with
+            | true, e when e.Port > 0 && s.Contains ':' -> e
+            | _ -> raise (BadFlag(sprintf "%s must be address:port, such as 0.0.0.0:9100 (got %s)" (flag "metrics") s)))
+
     let serverId =
         let id =
             r.GetResult(Server_Id, defaultValue = $"{Environment.MachineName}-{Environment.ProcessId}")
@@ -195,6 +215,8 @@ let private ofResults (r: ParseResults<Arg>) : Config =
             r.GetResult(Max_Conns_Per_Address, defaultValue = 256)
             |> between 0 10_000_000 "max-conns-per-address"
         LogLevel = level
+        LogFormat = logFormat
+        Metrics = metrics
     }
 
 /// What the command line asked for.

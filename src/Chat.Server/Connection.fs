@@ -44,6 +44,7 @@ module private Tls =
 /// one line at a time (blocking reads); its outbox writes. A crash here ends this session only.
 type Connection(socket: Socket, settings: ConnectionSettings, ended: Connection -> unit) as this =
     let log = settings.Session.Log
+    let metrics = settings.Session.Metrics
     let peer = (socket.RemoteEndPoint :?> IPEndPoint).Address
     let sid = SessionId.tryCreate (Guid.NewGuid().ToString "N") |> Option.get
     let mutable outbox: Outbox option = None
@@ -82,8 +83,10 @@ type Connection(socket: Socket, settings: ConnectionSettings, ended: Connection 
             let! n = socket.ReceiveAsync(first.AsMemory(), SocketFlags.Peek, deadline)
 
             if n = 0 then
+                metrics.HandshakeFailed HandshakeFailure.Closed
                 return false
             elif first[0] <> Tls.HandshakeRecord then
+                metrics.HandshakeFailed HandshakeFailure.Plaintext
                 socket.Send Tls.refusal |> ignore
                 socket.Shutdown SocketShutdown.Send
                 log.Info("plaintext refused", [ "peer", box peer ])
@@ -108,6 +111,7 @@ type Connection(socket: Socket, settings: ConnectionSettings, ended: Connection 
                 if Tls.isAead ssl.NegotiatedCipherSuite then
                     return Some ssl
                 else
+                    metrics.HandshakeFailed HandshakeFailure.Cipher
                     log.Info("cipher suite refused", [ "peer", box peer; "suite", box ssl.NegotiatedCipherSuite ])
                     return None
             else
@@ -161,6 +165,8 @@ type Connection(socket: Socket, settings: ConnectionSettings, ended: Connection 
                     match Protocol.parse text with
                     | None -> ()
                     | Some parsed ->
+                        metrics.Command parsed
+
                         let next, effects =
                             Decide.decide settings.Session.Limits (settings.Session.Now()) state parsed
 
@@ -178,7 +184,7 @@ type Connection(socket: Socket, settings: ConnectionSettings, ended: Connection 
     let run (ssl: SslStream) () =
         try
             try
-                let box = Outbox(ssl, settings.SendQueue, closeAfter)
+                let box = Outbox(ssl, settings.SendQueue, metrics, closeAfter)
                 outbox <- Some box
                 box.Send(Hello(settings.ServerId, "welcome; LOGIN <user> <password> or REGISTER <user> <password>"))
                 serve ssl box
@@ -189,6 +195,12 @@ type Connection(socket: Socket, settings: ConnectionSettings, ended: Connection 
 
     member _.Peer = peer
 
+    /// Outbound lines queued, 0 before the session started.
+    member _.Pending =
+        match outbox with
+        | Some box -> box.Pending
+        | None -> 0
+
     /// Handshakes, then gives the session its own thread.
     member _.Start() =
         task {
@@ -197,6 +209,16 @@ type Connection(socket: Socket, settings: ConnectionSettings, ended: Connection 
                     try
                         return! handshake ()
                     with e ->
+                        metrics.HandshakeFailed(
+                            match e with
+                            | :? OperationCanceledException -> HandshakeFailure.Timeout
+                            | :? AuthenticationException -> HandshakeFailure.Tls
+                            | :? IOException
+                            | :? SocketException
+                            | :? ObjectDisposedException -> HandshakeFailure.Closed
+                            | _ -> HandshakeFailure.Tls
+                        )
+
                         failed e
                         return None
                 }

@@ -13,6 +13,7 @@ type SessionContext = {
     /// What `decide` checks; the message rate also fills a new session's token bucket.
     Limits: Decide.Limits
     Log: Log
+    Metrics: ServerMetrics
     Retries: Retries
     Now: unit -> int64
 }
@@ -24,6 +25,7 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
     let reply ok = send (Ok ok)
     let fail code text = send (Err(code, text))
     let backend = ctx.Backend
+    let metrics = ctx.Metrics
     let mutable closing = false
 
     let unavailable = "shared state is unreachable; nothing changed, try again shortly"
@@ -40,18 +42,22 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
             ctx.Retries.Add($"announce {BusCodec.encode event}", (fun () -> backend.Announce event))
 
     // Takes the name (the policy decides about an existing session), then tells everyone.
-    let claim (user: Username) (success: OkReply) (state: Session) =
+    let claim (attempt: LoginCommand) (user: Username) (success: OkReply) (state: Session) =
         match backend.Claim(user, sid, ctx.Policy) with
         | AlreadyOnline ->
+            metrics.Login(attempt, LoginOutcome.DuplicateRejected)
             fail DuplicateLogin $"{Username.value user} is logged in elsewhere and this server rejects a second login"
             state
         | Claimed _ when not (ctx.Router.Attach(sid, user, outbox, Ok success)) ->
             // A newer login took the name over while this one was claiming it.
+            metrics.Login(attempt, LoginOutcome.Ok)
             reply success
             outbox.SendLast(Sys(ForcedLogout Routing.forcedLogoutText))
             closing <- true
             state
         | Claimed evicted ->
+            metrics.Login(attempt, LoginOutcome.Ok)
+
             match evicted with
             | Some(old, room) ->
                 announce (BusEvent.Kicked(user, old))
@@ -79,6 +85,8 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
         let limit = ctx.LoginFailures
 
         if limit > 0 && (byUser >= limit || byAddress >= 4 * limit) then
+            metrics.Login(LoginCommand.Login, LoginOutcome.RateLimited)
+            metrics.Limited Limit.Login
             fail RateLimited "too many failed logins; wait a minute and try again"
             state
         else
@@ -88,9 +96,10 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
                 | None -> ctx.Passwords.VerifyNobody password
 
             if valid then
-                claim user (LoggedIn(user, RoomName.lobby)) state
+                claim LoginCommand.Login user (LoggedIn(user, RoomName.lobby)) state
             else
                 backend.RecordFailedLogin(user, peer)
+                metrics.Login(LoginCommand.Login, LoginOutcome.AuthFailed)
                 ctx.Log.Info("login failed", [ "user", box (Username.value user); "peer", box peer ])
                 fail AuthFailed "unknown user or wrong password"
                 state
@@ -99,8 +108,9 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
     let register user password state =
         if backend.CreateAccount(user, ctx.Passwords.Hash password) then
             ctx.Log.Info("registered", [ "user", box (Username.value user); "peer", box peer ])
-            claim user (Registered(user, RoomName.lobby)) state
+            claim LoginCommand.Register user (Registered(user, RoomName.lobby)) state
         else
+            metrics.Login(LoginCommand.Register, LoginOutcome.UserExists)
             fail UserExists $"{Username.value user} is taken; choose another name or LOGIN"
             state
 
@@ -121,12 +131,17 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
     let step (state: Session) (effect: Effect) : Session =
         match effect with
         | Reply msg ->
+            match msg with
+            | Err(RateLimited, _) -> metrics.Limited Limit.Message
+            | _ -> ()
+
             send msg
             state
         | Authenticate(user, password) -> authenticate user password state
         | CreateAccount(user, password) -> register user password state
         // <text>: the MSG line comes back to the sender through the bus, in order with everyone's.
         | SayInRoom(room, user, text) ->
+            metrics.RoomMessageIn()
             let sent = backend.Say(room, user, text, ctx.Now())
 
             if sent.IsCompleted then
@@ -152,6 +167,7 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
             state
         // /publish <text>
         | PublishText(user, text) ->
+            metrics.PublicationIn()
             let id, n = backend.Publish(user, text)
             reply (Published(id, n))
             state
@@ -205,6 +221,11 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
                 with
                 | Choice1Of2 next -> go next rest
                 | Choice2Of2 reason ->
+                    match effect with
+                    | Authenticate _ -> metrics.Login(LoginCommand.Login, LoginOutcome.Unavailable)
+                    | CreateAccount _ -> metrics.Login(LoginCommand.Register, LoginOutcome.Unavailable)
+                    | _ -> ()
+
                     ctx.Log.Warn("shared state unavailable", [ "reason", box reason; "peer", box peer ])
                     fail Unavailable unavailable
                     state

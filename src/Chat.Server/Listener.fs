@@ -53,10 +53,12 @@ type Listener(bind: IPAddress, port: int, maxPerAddress: int, settings: Connecti
                 let peer = (client.RemoteEndPoint :?> IPEndPoint).Address
 
                 if admit peer then
+                    settings.Session.Metrics.ConnectionAccepted()
                     let c = Connection(client, settings, ended)
                     lock gate (fun () -> live.Add c |> ignore)
                     c.Start()
                 else
+                    settings.Session.Metrics.Limited Limit.ConnectionsPerAddress
                     log.Warn("connection refused: too many from one address", [ "peer", box peer ])
                     client.Dispose()
             with
@@ -79,6 +81,12 @@ type Listener(bind: IPAddress, port: int, maxPerAddress: int, settings: Connecti
     member _.EndPoint = socket.LocalEndPoint :?> IPEndPoint
 
     member _.Connections = lock gate (fun () -> live.Count)
+
+    /// Outbound lines queued: (summed over the connections, on the fullest one), for metrics.
+    member _.OutboxDepths() : int * int =
+        let current = lock gate (fun () -> List.ofSeq live)
+        let depths = current |> List.map _.Pending
+        List.sum depths, (if depths.IsEmpty then 0 else List.max depths)
 
     /// Stops accepting, tells every client, and waits (up to `timeout`) for their sessions to end.
     member _.Stop(text: string, timeout: TimeSpan) : bool =

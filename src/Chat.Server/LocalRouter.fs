@@ -6,7 +6,8 @@ open Chat.Domain
 /// This instance's end of the bus: holds the pure `Routing` of local sessions and turns each
 /// bus event's deliveries into queued lines. Events come in one at a time, in bus order; the
 /// lock only orders them against attach/detach from the client threads. Never blocks on I/O.
-type LocalRouter(log: Log) =
+/// Each delivery counts once in `metrics`, with the number of sessions it reached.
+type LocalRouter(log: Log, metrics: ServerMetrics) =
     let gate = obj ()
     let mutable routing = Routing.empty
     let outboxes = Dictionary<SessionId, Outbox>()
@@ -23,18 +24,27 @@ type LocalRouter(log: Log) =
             | Deliver(sids, msg) ->
                 let line = Wire.encode msg
 
-                // Set.iter walks the tree in place; enumerating a set allocates per element.
-                sids
-                |> Set.iter (fun sid ->
-                    match outboxes.TryGetValue sid with
-                    | true, outbox -> outbox.Send line
-                    | _ -> ())
+                // Set.fold walks the tree in place; enumerating a set allocates per element.
+                let reached =
+                    (0, sids)
+                    ||> Set.fold (fun n sid ->
+                        match outboxes.TryGetValue sid with
+                        | true, outbox ->
+                            outbox.Send line
+                            n + 1
+                        | _ -> n)
+
+                // A login's welcome rides with its entry but is a reply, not traffic.
+                match msg with
+                | Ok _ -> ()
+                | _ -> metrics.Delivered reached
             | Disconnect(sid, msg) ->
                 match outboxes.TryGetValue sid with
                 | true, outbox ->
                     outboxes.Remove sid |> ignore
                     intended.Remove sid |> ignore
                     outbox.SendLast(Wire.encode msg)
+                    metrics.Delivered 1
                 | _ -> ()
 
     let rememberKick sid =
@@ -93,6 +103,9 @@ type LocalRouter(log: Log) =
             routing <- Routing.detach sid routing
             outboxes.Remove sid |> ignore
             intended.Remove sid |> ignore)
+
+    /// Sessions attached here, for metrics.
+    member _.Count = lock gate (fun () -> outboxes.Count)
 
     /// Local sessions and their rooms, to rebuild shared state after Redis lost it.
     member _.Sessions() : (Username * SessionId * RoomName) list =

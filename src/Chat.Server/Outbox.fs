@@ -30,7 +30,8 @@ type OutboxEnd =
 /// Lines are batched into one TLS write. `ended` is called once, from the writer.
 /// The outbox is its own thread-pool work item and awaits a write only when it does not complete
 /// at once: a delivery allocates nothing, which keeps collections (and their pauses) rare.
-type Outbox(stream: Stream, capacity: int, ended: OutboxEnd -> unit) as this =
+/// An overflow counts in `metrics`.
+type Outbox(stream: Stream, capacity: int, metrics: ServerMetrics, ended: OutboxEnd -> unit) as this =
     let gate = obj ()
     let queue = Queue<byte array>()
     let mutable writing = false
@@ -167,6 +168,7 @@ type Outbox(stream: Stream, capacity: int, ended: OutboxEnd -> unit) as this =
                     false)
 
         if overflowed then
+            metrics.SlowConsumer()
             // Best effort: the error line may never get through a client that does not read.
             Task.Delay(TimeSpan.FromSeconds 2.0).ContinueWith(fun (_: Task) -> finish Broken)
             |> ignore

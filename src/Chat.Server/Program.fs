@@ -8,6 +8,9 @@ open System.Security.Authentication
 open System.Threading
 open Chat.Domain
 
+/// `--metrics`' address cannot be listened on.
+exception MetricsUnavailable of Net.IPEndPoint * reason: string
+
 let private demoUsers = [ "alice", "password123"; "bob", "secret456"; "charlie", "hello789" ]
 
 let private createDemoUsers (backend: IChatBackend) (passwords: Passwords) (log: Log) =
@@ -18,25 +21,62 @@ let private createDemoUsers (backend: IChatBackend) (passwords: Passwords) (log:
                 log.Info("demo user created", [ "user", box name ])
         | _ -> ()
 
-let private openBackend (config: Args.Config) (router: LocalRouter) (log: Log) : IChatBackend =
+/// The backend, and why its shared state is unreachable right now (None: it is reachable).
+let private openBackend
+    (config: Args.Config)
+    (router: LocalRouter)
+    (log: Log)
+    (metrics: ServerMetrics)
+    : IChatBackend * (unit -> string option) =
     match config.Redis with
     | None ->
         let clock () =
             DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()
 
-        new MemoryBackend(config.History, clock)
+        new MemoryBackend(config.History, clock), (fun () -> None)
     | Some configuration ->
         log.Info("connecting to redis", [ "redis", box configuration ])
         let muxer = RedisBackend.connect configuration (TimeSpan.FromSeconds 30.0)
         log.Info("connected to redis", [ "redis", box configuration ])
-        new RedisBackend(muxer, config.ServerId, config.History, router.Sessions, (fun m -> log.Warn m))
+
+        let backend =
+            new RedisBackend(muxer, config.ServerId, config.History, router.Sessions, (fun m -> log.Warn m), metrics)
+
+        // The test commands make before they go to Redis (RedisBackend's fail-fast).
+        let reachable () =
+            if muxer.IsConnected then
+                None
+            else
+                Some "redis unreachable: logins and commands answer ERR UNAVAILABLE"
+
+        backend, reachable
+
+/// The operator's endpoint, when `--metrics` asks for one.
+let private startEndpoint (config: Args.Config) metrics health (log: Log) : IDisposable =
+    match config.Metrics with
+    | None -> {
+        new IDisposable with
+            member _.Dispose() = ()
+      }
+    | Some at ->
+        let endpoint = new OperatorEndpoint(at, metrics, health, log)
+
+        try
+            endpoint.Start()
+        with :? Net.HttpListenerException as e ->
+            (endpoint :> IDisposable).Dispose()
+            raise (MetricsUnavailable(at, e.Message))
+
+        log.Info($"metrics on {endpoint.Prefix}metrics, health on {endpoint.Prefix}healthz")
+        endpoint
 
 let private run (config: Args.Config) =
     // StackExchange.Redis reads its sockets on the pool; a burst of work must not wait for it to grow.
     let workers, ports = ThreadPool.GetMinThreads()
     ThreadPool.SetMinThreads(max workers 64, max ports 64) |> ignore
 
-    let log = Log config.LogLevel
+    let log = Log(config.LogLevel, config.LogFormat)
+    let metrics = ServerMetrics()
 
     let certificate, created =
         match config.CertFiles with
@@ -59,8 +99,9 @@ let private run (config: Args.Config) =
     let clock () =
         DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()
 
-    let router = LocalRouter log
-    use backend = openBackend config router log
+    let router = LocalRouter(log, metrics)
+    let backend, unreachable = openBackend config router log metrics
+    use backend = backend
     backend.Listen router.Dispatch
     let passwords = Passwords config.BcryptCost
 
@@ -95,6 +136,7 @@ let private run (config: Args.Config) =
                 MsgRate = config.MsgRate
             }
             Log = log
+            Metrics = metrics
             Retries = Retries log
             Now = clock
         }
@@ -113,11 +155,25 @@ let private run (config: Args.Config) =
     let listener =
         Listener(config.Bind, config.Port, config.MaxConnsPerAddress, settings)
 
+    let health = Health unreachable
+
+    metrics.OnScrape(
+        (fun () -> listener.Connections),
+        (fun () -> router.Count),
+        listener.OutboxDepths,
+        (fun () -> (unreachable ()).IsNone)
+    )
+
+    // Up before `listening on`, so that whoever reads that line can scrape at once.
+    use _endpoint = startEndpoint config metrics health log
+
     listener.Start()
+    health.Listening()
     log.Info($"listening on {listener.EndPoint.Address}:{listener.EndPoint.Port}", [ "server", box config.ServerId ])
 
     stop.Wait()
 
+    health.ShuttingDown()
     log.Info("shutting down", [ "connections", box listener.Connections ])
 
     if not (listener.Stop("server shutting down", TimeSpan.FromSeconds 10.0)) then
@@ -144,6 +200,9 @@ let main argv =
             2
         | RedisUnreachable _ as e ->
             eprintfn "Chat.Server: %s" e.Message
+            2
+        | MetricsUnavailable(at, reason) ->
+            eprintfn "Chat.Server: cannot serve metrics on %O (--metrics): %s" at reason
             2
         | :? Net.Sockets.SocketException as e when e.SocketErrorCode = Net.Sockets.SocketError.AddressAlreadyInUse ->
             eprintfn

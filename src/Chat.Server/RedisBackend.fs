@@ -32,6 +32,7 @@ namespace Chat.Server
 // each instance re-writes its local sessions (Redis may have lost them).
 
 open System
+open System.Diagnostics
 open System.Runtime.ExceptionServices
 open System.Threading.Tasks
 open StackExchange.Redis
@@ -41,24 +42,40 @@ open RedisCalls
 /// The state port on Redis. `localSessions` (this instance's sessions; thread-safe and quick) is
 /// re-written after Redis lost them; `warn` logs what is dropped, or fails in the background.
 /// Calls block their thread until Redis answers (at most the sync timeout): make them from the
-/// server's own threads, never from pool threads, which also read Redis' sockets.
+/// server's own threads, never from pool threads, which also read Redis' sockets. `metrics`
+/// (a throwaway set when not given) gets the blocking calls' round trips, the bus's counts and
+/// the time Redis was away.
 type RedisBackend
     (
         muxer: ConnectionMultiplexer,
         serverId: string,
         historyLimit: int,
         localSessions: unit -> (Username * SessionId * RoomName) list,
-        warn: string -> unit
+        warn: string -> unit,
+        ?metrics: ServerMetrics
     ) =
+    let metrics = defaultArg metrics (ServerMetrics())
     let db = muxer.GetDatabase()
     let sub = muxer.GetSubscriber()
-    let liveness = new RedisLiveness(muxer, serverId, localSessions, warn)
+    let liveness = new RedisLiveness(muxer, serverId, localSessions, warn, metrics)
     let mutable listener: BusEvent -> unit = ignore
     let mutable subscribed: ChannelMessageQueue = null
     let mutable receiver: RedisBus option = None
     let mutable disposed = false
 
-    let guard f = guarded muxer f
+    /// A blocking call that goes to Redis, timed; none is made (nor timed) while disconnected.
+    let timed (f: unit -> 'a) : 'a =
+        if not muxer.IsConnected then
+            raise (BackendUnavailable "Redis is not connected")
+
+        let start = Stopwatch.GetTimestamp()
+
+        try
+            f ()
+        finally
+            metrics.RedisCall (Stopwatch.GetElapsedTime start).TotalSeconds
+
+    let guard f = timed (fun () -> guarded muxer f)
     let limitArg = RedisValue.op_Implicit historyLimit
 
     /// What a room message's script call came to: its id, or why it was not sent.
@@ -76,7 +93,8 @@ type RedisBackend
                     ExceptionDispatchInfo.Capture(inner).Throw()
                     Unchecked.defaultof<MsgId>)
 
-    let eval script keys args = eval muxer script keys args
+    let eval script keys args =
+        timed (fun () -> eval muxer script keys args)
 
     let usersOf (values: RedisValue[]) =
         values
@@ -271,7 +289,7 @@ type RedisBackend
             listener <- handler
 
             if isNull subscribed then
-                let reliable = new RedisBus(muxer, deliver, warn)
+                let reliable = new RedisBus(muxer, deliver, warn, metrics)
 
                 try
                     reliable.Start()

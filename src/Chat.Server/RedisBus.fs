@@ -16,7 +16,9 @@ open RedisCalls
 /// with `chat:bus:seq`: whenever a connection to Redis comes back, and when a number seen two
 /// checks ago has still not arrived.
 /// All of it runs on the library's threads, so it never waits: Redis is read asynchronously.
-type internal RedisBus(muxer: ConnectionMultiplexer, deliver: string -> unit, warn: string -> unit) =
+/// Counts what arrives (`metrics.BusReceived`), what is read back and what is lost.
+type internal RedisBus
+    (muxer: ConnectionMultiplexer, deliver: string -> unit, warn: string -> unit, metrics: ServerMetrics) =
     let db = muxer.GetDatabase()
     let position = [| key RedisKeys.busEpoch; key RedisKeys.busSeq |]
     let gate = obj ()
@@ -28,14 +30,18 @@ type internal RedisBus(muxer: ConnectionMultiplexer, deliver: string -> unit, wa
     let mutable suspect = 0L
     let mutable disposed = false
 
-    /// Under the lock: hand on the next event, unless it was handed on already.
+    /// Under the lock: hand on the next event, unless it was handed on already; true when it was.
     let accept (s: int64) (line: string) =
         if s > last then
             if s > last + 1L then
                 warn (sprintf "bus events %d to %d are gone from the log; they are lost" (last + 1L) (s - 1L))
+                metrics.BusLost(s - last - 1L)
 
             last <- s
             deliver line
+            true
+        else
+            false
 
     /// Under the lock: Redis lost its data; a new epoch, numbered from 1.
     let renumber (e: string) =
@@ -96,13 +102,19 @@ type internal RedisBus(muxer: ConnectionMultiplexer, deliver: string -> unit, wa
             // Renumbered while this read was under way: it read from the wrong place.
             false
         else
+            let mutable recovered = 0
+
             for entry in entries do
                 let id = string entry.Id
                 let line = entry["e"]
 
                 match Int64.TryParse(id.AsSpan(0, max 0 (id.IndexOf '-'))) with
-                | true, s when not line.IsNull -> accept s (string line)
+                | true, s when not line.IsNull ->
+                    if accept s (string line) then
+                        recovered <- recovered + 1
                 | _ -> warn (sprintf "malformed bus log entry %s" id)
+
+            metrics.BusRecovered recovered
 
             let firstHeld =
                 if held.Count = 0 then
@@ -113,7 +125,7 @@ type internal RedisBus(muxer: ConnectionMultiplexer, deliver: string -> unit, wa
             if entries.Length < RedisScripts.BusReadCount || last + 1L >= firstHeld then
                 for struct (e, s, line) in held do
                     if e = epoch then
-                        accept s line
+                        accept s line |> ignore
 
                 held.Clear()
                 repairing <- false
@@ -220,6 +232,8 @@ type internal RedisBus(muxer: ConnectionMultiplexer, deliver: string -> unit, wa
     member _.Receive(payload: string) =
         match parse payload with
         | ValueSome(struct (e, s, line)) ->
+            metrics.BusReceived()
+
             lock gate (fun () ->
                 if repairing then
                     held.Add(struct (e, s, line))
@@ -228,12 +242,12 @@ type internal RedisBus(muxer: ConnectionMultiplexer, deliver: string -> unit, wa
                     renumber e
 
                     if s = 1L then
-                        accept s line
+                        accept s line |> ignore
                     else
                         held.Add(struct (e, s, line))
                         startRepair ()
                 elif s = last + 1L then
-                    accept s line
+                    accept s line |> ignore
                 elif s > last + 1L then
                     held.Add(struct (e, s, line))
                     startRepair ())

@@ -1,6 +1,7 @@
 namespace Chat.Server
 
 open System
+open System.Diagnostics
 open System.Threading
 open System.Threading.Tasks
 open StackExchange.Redis
@@ -16,7 +17,8 @@ type internal RedisLiveness
         muxer: ConnectionMultiplexer,
         serverId: string,
         localSessions: unit -> (Username * SessionId * RoomName) list,
-        warn: string -> unit
+        warn: string -> unit,
+        metrics: ServerMetrics
     ) =
     let db = muxer.GetDatabase()
     let aliveSeconds = 10
@@ -106,10 +108,21 @@ type internal RedisLiveness
                     do! sweep ()
             })
 
+    // When the previous tick ran: the time since then counts as Redis' absence if it is away now.
+    let mutable lastTick = Stopwatch.GetTimestamp()
+
+    let countAbsence () =
+        let now = Stopwatch.GetTimestamp()
+        let before = Interlocked.Exchange(&lastTick, now)
+
+        if not muxer.IsConnected then
+            metrics.RedisUnavailable (Stopwatch.GetElapsedTime(before, now)).TotalSeconds
+
     let timer =
         new Timer(
             TimerCallback(fun _ ->
                 logged warn "redis liveness tick" (fun () ->
+                    countAbsence ()
                     let n = Interlocked.Increment &ticks
                     step (n % 3 = 1) (n % 5 = 0))),
             null,
