@@ -31,7 +31,7 @@ let private openBackend (config: Args.Config) (router: LocalRouter) (log: Log) :
         log.Info("connected to redis", [ "redis", box configuration ])
         new RedisBackend(muxer, config.ServerId, config.History, router.Sessions, (fun m -> log.Warn m))
 
-let private run (config: Args.Config) =
+let private run (tlsSource: TlsPolicy.Source) (config: Args.Config) =
     // StackExchange.Redis reads its sockets on the pool; a burst of work must not wait for it to grow.
     let workers, ports = ThreadPool.GetMinThreads()
     ThreadPool.SetMinThreads(max workers 64, max ports 64) |> ignore
@@ -56,6 +56,21 @@ let private run (config: Args.Config) =
         [ "file", box where; "sha256", box (Certificates.fingerprint certificate) ]
     )
 
+    let tls =
+        SslServerAuthenticationOptions(
+            ServerCertificateContext = SslStreamCertificateContext.Create(certificate, null),
+            EnabledSslProtocols = (SslProtocols.Tls12 ||| SslProtocols.Tls13),
+            ClientCertificateRequired = false,
+            CertificateRevocationCheckMode = Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck
+            // No CipherSuitesPolicy: with one, SslStream builds an OpenSSL context per connection
+            // (~11.6 KiB more per idle connection, slower handshakes). The suites are restricted
+            // by OpenSSL's configuration instead (TlsPolicy), in the handshake; checked here.
+        )
+
+    match TlsPolicy.problem tlsSource (TlsPolicy.check tls) with
+    | Some message -> raise (TlsPolicy.NotRestricted message)
+    | None -> log.Info("TLS restricted to AEAD suites", [ "openssl_conf", box (TlsPolicy.describe tlsSource) ])
+
     let clock () =
         DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()
 
@@ -66,16 +81,6 @@ let private run (config: Args.Config) =
 
     if config.DemoUsers then
         createDemoUsers backend passwords log
-
-    let tls =
-        SslServerAuthenticationOptions(
-            ServerCertificateContext = SslStreamCertificateContext.Create(certificate, null),
-            EnabledSslProtocols = (SslProtocols.Tls12 ||| SslProtocols.Tls13),
-            ClientCertificateRequired = false,
-            CertificateRevocationCheckMode = Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck
-            // No CipherSuitesPolicy: with one, SslStream builds an OpenSSL context per connection
-            // (tens of KiB each, and slower handshakes). Suites are checked after the handshake.
-        )
 
     let settings = {
         Tls = tls
@@ -127,6 +132,9 @@ let private run (config: Args.Config) =
 
 [<EntryPoint>]
 let main argv =
+    // First, before any certificate, key or TLS call: OpenSSL reads OPENSSL_CONF only once.
+    let tlsSource = TlsPolicy.install ()
+
     match Args.parse argv (Argu.EnvironmentVariableConfigurationReader()) with
     | Args.ShowUsage usage ->
         printfn "%s" usage
@@ -136,10 +144,11 @@ let main argv =
         2
     | Args.Run config ->
         try
-            run config
+            run tlsSource config
             0
         with
-        | Certificates.CertificateProblem message ->
+        | Certificates.CertificateProblem message
+        | TlsPolicy.NotRestricted message ->
             eprintfn "Chat.Server: %s" message
             2
         | RedisUnreachable _ as e ->
