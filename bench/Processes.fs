@@ -307,6 +307,10 @@ let startServers (options: ServerOptions) (prefix: string) (count: int) : Task<S
                     "0"
                     "--max-conns-per-address"
                     "0"
+                    "--max-conns"
+                    "0"
+                    "--register-rate"
+                    "0"
                     match options.Redis with
                     | Some r -> yield! [ "--redis"; r ]
                     | None -> ()

@@ -95,6 +95,7 @@ let private run (tlsSource: TlsPolicy.Source) (config: Args.Config) =
             Passwords = passwords
             Policy = config.DuplicateLogin
             LoginFailures = config.LoginFailures
+            RegisterRate = config.RegisterRate
             Limits = {
                 MinPassword = config.MinPassword
                 MsgRate = config.MsgRate
@@ -116,7 +117,7 @@ let private run (tlsSource: TlsPolicy.Source) (config: Args.Config) =
     use _int = PosixSignalRegistration.Create(PosixSignal.SIGINT, onSignal)
 
     let listener =
-        Listener(config.Bind, config.Port, config.MaxConnsPerAddress, settings)
+        Listener(config.Bind, config.Port, config.MaxConns, config.MaxConnsPerAddress, settings)
 
     listener.Start()
     log.Info($"listening on {listener.EndPoint.Address}:{listener.EndPoint.Port}", [ "server", box config.ServerId ])

@@ -14,7 +14,8 @@ type ServerProcess private (child: ChildProcess, certDir: string, ownsCertDir: b
     let mutable endpoint = IPEndPoint(IPAddress.Loopback, 0)
 
     /// Starts the process without waiting for it to listen. Always `--port 0 --bind 127.0.0.1
-    /// --bcrypt-cost 4 --cert-dir <dir>`, then `flags` (which win). No CHAT_* variable but `env`'s.
+    /// --bcrypt-cost 4 --register-rate 0 --cert-dir <dir>` (every test registers from 127.0.0.1),
+    /// then `flags` (which win). No CHAT_* variable but `env`'s.
     static member Launch
         (
             flags: string list,
@@ -37,6 +38,8 @@ type ServerProcess private (child: ChildProcess, certDir: string, ownsCertDir: b
                 "127.0.0.1"
                 "--bcrypt-cost"
                 "4"
+                "--register-rate"
+                "0"
                 "--cert-dir"
                 dir
             ]
