@@ -23,11 +23,11 @@ let tests =
         testCase "both reached: the instance's limit is the one named" (fun () ->
             Admission.connection 5 2 5 2 =! Admission.TooManyOnInstance)
 
-        testProperty "limits of 0 admit any count"
+        chatProperty "limits of 0 admit any count"
         <| fun (NonNegativeInt total) (NonNegativeInt fromAddress) ->
             Admission.connection 0 0 total fromAddress = Admission.Admitted
 
-        testProperty "admitted exactly when both counts are below their (non-zero) limits"
+        chatProperty "admitted exactly when both counts are below their (non-zero) limits"
         <| fun (PositiveInt maxTotal) (PositiveInt maxPerAddress) (NonNegativeInt total) (NonNegativeInt n) ->
             (Admission.connection maxTotal maxPerAddress total n = Admission.Admitted) = (total < maxTotal
                                                                                           && n < maxPerAddress)
@@ -42,9 +42,9 @@ let tests =
 
             (Admission.register 3 50).IsSome =! true)
 
-        testProperty "REGISTER with limit 0 is never refused"
+        chatProperty "REGISTER with limit 0 is never refused"
         <| fun (NonNegativeInt sofar) -> Admission.register 0 sofar = None
 
-        testProperty "REGISTER is refused exactly from the limit on"
+        chatProperty "REGISTER is refused exactly from the limit on"
         <| fun (PositiveInt limit) (NonNegativeInt sofar) -> (Admission.register limit sofar).IsSome = (sofar >= limit)
     ]
