@@ -12,9 +12,12 @@ type ConnectionVerdict =
 
 /// Whether one more connection may open; a limit of 0 means no limit.
 let connection (maxTotal: int) (maxPerAddress: int) (openTotal: int) (openFromAddress: int) =
-    if maxTotal > 0 && openTotal >= maxTotal then TooManyOnInstance
-    elif maxPerAddress > 0 && openFromAddress >= maxPerAddress then TooManyFromAddress
-    else Admitted
+    if maxTotal > 0 && openTotal >= maxTotal then
+        TooManyOnInstance
+    elif maxPerAddress > 0 && openFromAddress >= maxPerAddress then
+        TooManyFromAddress
+    else
+        Admitted
 
 /// REGISTER from an address that created `sofar` accounts in the current hour: None when it may
 /// go ahead, else the answer. A limit of 0 means no limit.

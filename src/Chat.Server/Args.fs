@@ -200,7 +200,9 @@ let private ofResults (r: ParseResults<Arg>) : Config =
         MaxConnsPerAddress =
             r.GetResult(Max_Conns_Per_Address, defaultValue = 256)
             |> between 0 10_000_000 "max-conns-per-address"
-        MaxConns = r.GetResult(Max_Conns, defaultValue = 10_000) |> between 0 10_000_000 "max-conns"
+        MaxConns =
+            r.GetResult(Max_Conns, defaultValue = 10_000)
+            |> between 0 10_000_000 "max-conns"
         RegisterRate =
             r.GetResult(Register_Rate, defaultValue = 20)
             |> between 0 1_000_000 "register-rate"

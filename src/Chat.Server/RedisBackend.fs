@@ -147,7 +147,8 @@ type RedisBackend
             | _ -> 0
 
         member _.RecordRegistration address =
-            eval RedisScripts.failed [ RedisKeys.registeredAddress address ] [ "3600" ] |> ignore
+            eval RedisScripts.failed [ RedisKeys.registeredAddress address ] [ "3600" ]
+            |> ignore
 
         member _.Claim(user, sid, policy) =
             let policy =

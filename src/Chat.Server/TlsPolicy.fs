@@ -101,7 +101,9 @@ let weakSuites = [
 
 /// One loopback handshake against the server's own options: the suite it agreed on, or why not.
 let private handshake (server: SslServerAuthenticationOptions) (suites: TlsCipherSuite list) =
-    use listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp)
+    use listener =
+        new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp)
+
     listener.Bind(IPEndPoint(IPAddress.Loopback, 0))
     listener.Listen 1
     use c = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp)

@@ -29,8 +29,8 @@ let tests =
 
         chatProperty "admitted exactly when both counts are below their (non-zero) limits"
         <| fun (PositiveInt maxTotal) (PositiveInt maxPerAddress) (NonNegativeInt total) (NonNegativeInt n) ->
-            (Admission.connection maxTotal maxPerAddress total n = Admission.Admitted) = (total < maxTotal
-                                                                                          && n < maxPerAddress)
+            (Admission.connection maxTotal maxPerAddress total n = Admission.Admitted) =
+                (total < maxTotal && n < maxPerAddress)
 
         testCase "REGISTER below the hourly limit goes ahead" (fun () ->
             Admission.register 3 0 =! None

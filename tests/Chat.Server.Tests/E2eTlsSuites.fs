@@ -15,7 +15,9 @@ open Chat.Testing
 /// ECDHE-RSA suites can be offered at all); nothing else shared between the tests.
 type TlsSuitesFixture(rsa: bool) =
     static let rsaCertDir () =
-        let dir = Path.Combine(Path.GetTempPath(), "chat-rsa-" + Guid.NewGuid().ToString "N")
+        let dir =
+            Path.Combine(Path.GetTempPath(), "chat-rsa-" + Guid.NewGuid().ToString "N")
+
         Directory.CreateDirectory dir |> ignore
         use key = RSA.Create 2048
 
@@ -39,7 +41,9 @@ type TlsSuitesFixture(rsa: bool) =
 
     interface ITestScope with
         member _.EndTest() = []
-        member _.Diagnostics() = $"server output:\n{server.OutputText 80}"
+
+        member _.Diagnostics() =
+            $"server output:\n{server.OutputText 80}"
 
     interface IDisposable with
         member _.Dispose() =
@@ -144,7 +148,8 @@ module E2eTlsSuites =
             case "the server logs that its startup check found TLS restricted"
             <| fun (this: TlsSuitesFixture) ->
                 Expect.isTrue
-                    (this.Server.StdOut |> List.exists (fun l -> l.Contains "TLS restricted to AEAD suites"))
+                    (this.Server.StdOut
+                     |> List.exists (fun l -> l.Contains "TLS restricted to AEAD suites"))
                     (this.Server.OutputText())
 
             case "an OPENSSL_CONF that OpenSSL cannot apply: one line on stderr naming it, exit code 2"
