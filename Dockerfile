@@ -60,6 +60,12 @@ COPY --from=build /app ./
 # generating.
 ENV CHAT_CERT_DIR=/certs \
     CHAT_PORT=8000
+# OpenSSL's defaults for this process: the TLS handshake offers and accepts only TLS 1.3 and ECDHE
+# AES-GCM/ChaCha20 suites of TLS 1.2 (the file is published beside the server). The server points
+# OPENSSL_CONF there itself when it is unset; set here, the choice shows in `docker inspect`, and a
+# mounted file can replace it without a rebuild. The server checks at startup that the restriction
+# took effect (a weak-suite handshake is refused), and exits 2 with one line if not.
+ENV OPENSSL_CONF=/app/openssl-aead.cnf
 VOLUME ["/certs"]
 
 USER 10001:10001

@@ -138,6 +138,8 @@ let startServers (options: ServerOptions) (prefix: string) (count: int) : Server
                 idPrefix = prefix,
                 certDir = options.CertDir,
                 dll = options.Dll,
+                // Variables, not flags: a build from before a limit existed ignores its variable.
+                env = [ "CHAT_MAX_CONNS", "0" ],
                 raiseOpenFilesLimit = true
             )
         with e ->

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Installs Debian packages the project's scripts need beyond the .NET SDK: by default what the
-# tests need (redis-server); or the packages named as arguments, which the caller found missing.
+# tests need (redis-server), with WITH_TLS_SCAN=1 what scripts/tls-scan.sh needs too (testssl.sh,
+# which brings openssl), with WITH_COMPOSE=1 docker-compose; or the packages named as arguments,
+# which the caller found missing.
 # Runs apt-get as root, or through sudo when available; says what to do otherwise.
 set -euo pipefail
 
 missing=("$@")
 if [ $# -eq 0 ]; then
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  if [ "${WITH_TLS_SCAN:-0}" = 1 ]; then
+    command -v testssl >/dev/null 2>&1 || missing+=(testssl.sh)
+    command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  fi
   if [ "${WITH_COMPOSE:-0}" = 1 ]; then
     command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
   fi

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite: dependencies, formatting, build, compose check, demo replay, then every test
+# The whole test suite: dependencies, formatting, build, compose check, demo replay, TLS scan, then every test
 # program (Expecto: domain, client, server end-to-end, cluster, faults, fuzz). Arguments go to each
 # test program (e.g. `--filter-test-list "E2eLogin"`, `--sequenced`, `--debug`). The last line is
 # `N passed, M failed[, K skipped]` for the whole run; the exit code is 0 only when nothing failed.
@@ -25,6 +25,9 @@ step "docker-compose.yml (docker-compose config)"
 
 step "demo scenarios"
 dotnet fsi scripts/demo.fsx --configuration Release
+
+step "TLS scan (testssl against a server on a self-signed certificate)"
+./scripts/tls-scan.sh
 
 # Each program prints `P passed, F failed[, I skipped]` as its last summary line; a program that ends
 # without one (a crash) counts as one failure.

@@ -31,6 +31,8 @@ type Arg =
     | [<CustomAppSettings "CHAT_LOGIN_FAILURES">] Login_Failures of n: int
     | [<CustomAppSettings "CHAT_MSG_RATE">] Msg_Rate of n: int
     | [<CustomAppSettings "CHAT_MAX_CONNS_PER_ADDRESS">] Max_Conns_Per_Address of n: int
+    | [<CustomAppSettings "CHAT_MAX_CONNS">] Max_Conns of n: int
+    | [<CustomAppSettings "CHAT_REGISTER_RATE">] Register_Rate of n: int
     | [<CustomAppSettings "CHAT_LOG_LEVEL">] Log_Level of level: string
     | [<CustomAppSettings "CHAT_LOG_FORMAT">] Log_Format of format: string
     | [<CustomAppSettings "CHAT_METRICS">] Metrics of endpoint: string
@@ -57,6 +59,8 @@ type Arg =
             | Login_Failures _ -> "failed logins per username per minute, 4n per address; 0 = no limit (default 5)."
             | Msg_Rate _ -> "messages per second per user, bursts of 2n; 0 = no limit (default 50)."
             | Max_Conns_Per_Address _ -> "concurrent connections per peer address; 0 = no limit (default 256)."
+            | Max_Conns _ -> "concurrent connections to this instance; 0 = no limit (default 10000)."
+            | Register_Rate _ -> "accounts REGISTER creates per peer address per hour; 0 = no limit (default 20)."
             | Log_Level _ -> "debug, info (default), warn or error."
             | Log_Format _ -> "text (default) or json (one JSON object a line)."
             | Metrics _ -> "address:port to serve Prometheus metrics (/metrics) and a health check (/healthz) on."
@@ -81,6 +85,8 @@ type Config = {
     LoginFailures: int
     MsgRate: int
     MaxConnsPerAddress: int
+    MaxConns: int
+    RegisterRate: int
     LogLevel: LogLevel
     LogFormat: LogFormat
     /// Where `/metrics` and `/healthz` are served; None: nowhere.
@@ -214,6 +220,12 @@ let private ofResults (r: ParseResults<Arg>) : Config =
         MaxConnsPerAddress =
             r.GetResult(Max_Conns_Per_Address, defaultValue = 256)
             |> between 0 10_000_000 "max-conns-per-address"
+        MaxConns =
+            r.GetResult(Max_Conns, defaultValue = 10_000)
+            |> between 0 10_000_000 "max-conns"
+        RegisterRate =
+            r.GetResult(Register_Rate, defaultValue = 20)
+            |> between 0 1_000_000 "register-rate"
         LogLevel = level
         LogFormat = logFormat
         Metrics = metrics

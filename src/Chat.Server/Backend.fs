@@ -44,6 +44,10 @@ type IChatBackend =
     abstract FailedLogins: Username * address: string -> int * int
     abstract RecordFailedLogin: Username * address: string -> unit
 
+    /// Accounts created from this address in the current one-hour window.
+    abstract Registrations: address: string -> int
+    abstract RecordRegistration: address: string -> unit
+
     /// Atomically makes `sid` the user's one session, in the lobby, under the policy.
     abstract Claim: Username * SessionId * DuplicateLoginPolicy -> ClaimOutcome
     /// Ends the session if it still owns the name (a fence: a late cleanup never removes a newer

@@ -31,8 +31,9 @@ module private Tls =
         Encoding.ASCII.GetBytes "ERR TLS_REQUIRED this server accepts TLS connections only\n"
 
     /// Authenticated encryption only: every TLS 1.3 suite, and GCM, CCM or ChaCha20-Poly1305 under
-    /// TLS 1.2. OpenSSL's defaults still offer CBC suites to TLS 1.2 clients that ask for nothing
-    /// better; such a connection is closed before any line is exchanged.
+    /// TLS 1.2. A backstop: the handshake already refuses everything else (OpenSSL's configuration,
+    /// TlsPolicy, checked at startup), so this should never fire; if the configuration were ever
+    /// lost, a connection on another suite is still closed before any line is exchanged.
     let isAead (suite: TlsCipherSuite) =
         let name = string suite
 

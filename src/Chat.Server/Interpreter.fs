@@ -10,6 +10,8 @@ type SessionContext = {
     Passwords: Passwords
     Policy: DuplicateLoginPolicy
     LoginFailures: int
+    /// Accounts REGISTER may create per peer address per hour; 0 = no limit.
+    RegisterRate: int
     /// What `decide` checks; the message rate also fills a new session's token bucket.
     Limits: Decide.Limits
     Log: Log
@@ -105,14 +107,29 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
                 state
 
     // REGISTER <user> <password>
+    // Counted per address when an account is created (so across instances, with Redis); checked
+    // before bcrypt, so a refusal costs no hashing.
     let register user password state =
-        if backend.CreateAccount(user, ctx.Passwords.Hash password) then
-            ctx.Log.Info("registered", [ "user", box (Username.value user); "peer", box peer ])
-            claim LoginCommand.Register user (Registered(user, RoomName.lobby)) state
-        else
-            metrics.Login(LoginCommand.Register, LoginOutcome.UserExists)
-            fail UserExists $"{Username.value user} is taken; choose another name or LOGIN"
+        match Admission.register ctx.RegisterRate (backend.Registrations peer) with
+        | Some refusal ->
+            metrics.Limited Limit.Register
+            ctx.Log.Info("register refused: rate limit", [ "user", box (Username.value user); "peer", box peer ])
+            send refusal
             state
+        | None ->
+            if backend.CreateAccount(user, ctx.Passwords.Hash password) then
+                // A count Redis could not take must not undo the account: the limit is a brake.
+                try
+                    backend.RecordRegistration peer
+                with BackendUnavailable reason ->
+                    ctx.Log.Warn("registration not counted", [ "reason", box reason; "peer", box peer ])
+
+                ctx.Log.Info("registered", [ "user", box (Username.value user); "peer", box peer ])
+                claim LoginCommand.Register user (Registered(user, RoomName.lobby)) state
+            else
+                metrics.Login(LoginCommand.Register, LoginOutcome.UserExists)
+                fail UserExists $"{Username.value user} is taken; choose another name or LOGIN"
+                state
 
     let query =
         function

@@ -5,10 +5,11 @@ open System.Collections.Generic
 open System.Net
 open System.Net.Sockets
 open System.Threading
+open Chat.Domain
 
 /// Accepts connections on its own thread and starts one `Connection` (one thread) for each,
-/// within the per-address limit.
-type Listener(bind: IPAddress, port: int, maxPerAddress: int, settings: ConnectionSettings) =
+/// within the instance's and the per-address limits (Admission.connection decides).
+type Listener(bind: IPAddress, port: int, maxTotal: int, maxPerAddress: int, settings: ConnectionSettings) =
     let log = settings.Session.Log
     let socket = new Socket(bind.AddressFamily, SocketType.Stream, ProtocolType.Tcp)
     let gate = obj ()
@@ -16,10 +17,13 @@ type Listener(bind: IPAddress, port: int, maxPerAddress: int, settings: Connecti
     let perAddress = Dictionary<IPAddress, int>()
     let allGone = new ManualResetEventSlim(true)
     let mutable stopping = false
+    // Connections counted in and not yet ended (`live` holds them only once they started).
+    let mutable admitted = 0
 
     let ended (c: Connection) =
         lock gate (fun () ->
             live.Remove c |> ignore
+            admitted <- admitted - 1
 
             match perAddress.TryGetValue c.Peer with
             | true, 1 -> perAddress.Remove c.Peer |> ignore
@@ -29,7 +33,7 @@ type Listener(bind: IPAddress, port: int, maxPerAddress: int, settings: Connecti
             if live.Count = 0 then
                 allGone.Set())
 
-    /// Counts the connection in, unless its address is over the limit or the server is stopping.
+    /// Counts the connection in, unless a limit refuses it or the server is stopping.
     let admit (peer: IPAddress) =
         lock gate (fun () ->
             let n =
@@ -37,12 +41,14 @@ type Listener(bind: IPAddress, port: int, maxPerAddress: int, settings: Connecti
                 | true, n -> n
                 | _ -> 0
 
-            if stopping || (maxPerAddress > 0 && n >= maxPerAddress) then
-                false
-            else
+            match Admission.connection maxTotal maxPerAddress admitted n with
+            | _ when stopping -> None
+            | Admission.Admitted ->
                 perAddress[peer] <- n + 1
+                admitted <- admitted + 1
                 allGone.Reset()
-                true)
+                Some Admission.Admitted
+            | refused -> Some refused)
 
     let accept () =
         let mutable go = true
@@ -52,14 +58,22 @@ type Listener(bind: IPAddress, port: int, maxPerAddress: int, settings: Connecti
                 let client = socket.Accept()
                 let peer = (client.RemoteEndPoint :?> IPEndPoint).Address
 
-                if admit peer then
+                match admit peer with
+                | Some Admission.Admitted ->
                     settings.Session.Metrics.ConnectionAccepted()
                     let c = Connection(client, settings, ended)
                     lock gate (fun () -> live.Add c |> ignore)
                     c.Start()
-                else
-                    settings.Session.Metrics.Limited Limit.ConnectionsPerAddress
-                    log.Warn("connection refused: too many from one address", [ "peer", box peer ])
+                | verdict ->
+                    match verdict with
+                    | Some Admission.TooManyFromAddress ->
+                        settings.Session.Metrics.Limited Limit.ConnectionsPerAddress
+                        log.Warn("connection refused: too many from one address", [ "peer", box peer ])
+                    | Some Admission.TooManyOnInstance ->
+                        settings.Session.Metrics.Limited Limit.Connections
+                        log.Warn("connection refused: too many connections", [ "peer", box peer; "max", box maxTotal ])
+                    | _ -> ()
+
                     client.Dispose()
             with
             | :? SocketException

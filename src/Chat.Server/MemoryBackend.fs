@@ -20,17 +20,21 @@ type MemoryBackend(historyLimit: int, clock: unit -> int64) =
     let failures = Dictionary<string, int64 * int>()
     let mutable listener: BusEvent -> unit = ignore
 
-    let windowMs = 60_000L
+    // Counters whose window starts with their first count, as Redis' INCR + EXPIRE.
+    let loginWindowMs = 60_000L
+    let registerWindowMs = 3_600_000L
 
-    let failuresOf key now =
+    let countOf windowMs key now =
         match failures.TryGetValue key with
         | true, (start, n) when now - start < windowMs -> n
         | _ -> 0
 
-    let bump key now =
+    let bump windowMs key now =
         match failures.TryGetValue key with
         | true, (start, n) when now - start < windowMs -> failures[key] <- (start, n + 1)
         | _ -> failures[key] <- (now, 1)
+
+    let failuresOf = countOf loginWindowMs
 
     let addMember room (user: Username) =
         match rooms.TryGetValue room with
@@ -93,8 +97,16 @@ type MemoryBackend(historyLimit: int, clock: unit -> int64) =
             let now = clock ()
 
             locked (fun () ->
-                bump ("u:" + Username.value user) now
-                bump ("a:" + address) now)
+                bump loginWindowMs ("u:" + Username.value user) now
+                bump loginWindowMs ("a:" + address) now)
+
+        member _.Registrations address =
+            let now = clock ()
+            locked (fun () -> countOf registerWindowMs ("r:" + address) now)
+
+        member _.RecordRegistration address =
+            let now = clock ()
+            locked (fun () -> bump registerWindowMs ("r:" + address) now)
 
         member _.Claim(user, sid, policy) =
             locked (fun () ->

@@ -31,6 +31,10 @@ type Limit =
     | Message
     /// A connection past `--max-conns-per-address`.
     | ConnectionsPerAddress
+    /// A connection past `--max-conns`.
+    | Connections
+    /// A REGISTER past `--register-rate`.
+    | Register
 
 /// Why a connection ended before its TLS session started: `chat_handshakes_failed_total`'s `reason`.
 [<RequireQualifiedAccess>]
@@ -178,6 +182,8 @@ type ServerMetrics() =
             Limit.Login, limited.WithLabels "login"
             Limit.Message, limited.WithLabels "message"
             Limit.ConnectionsPerAddress, limited.WithLabels "connections_per_address"
+            Limit.Connections, limited.WithLabels "connections"
+            Limit.Register, limited.WithLabels "register"
         ]
 
     /// The registry `/metrics` exports.

@@ -19,6 +19,8 @@ namespace Chat.Server
 //                                  XADD MAXLEN ~ historyLimit
 // chat:fail:u:USER         string  failed logins; RecordFailedLogin, INCR + EXPIRE 60    60 s from creation
 // chat:fail:a:ADDRESS      string  failed logins from the address; the same              60 s from creation
+// chat:register:a:ADDRESS  string  accounts created from the address; RecordRegistration, 3600 s from creation
+//                                  the same script with EXPIRE 3600
 // chat:bus                 channel "EPOCH SEQ line" (BusCodec); busPublish in scripts   (Pub/Sub)
 // chat:bus:epoch           string  epoch of the numbering, new after data loss; busPublish none
 // chat:bus:seq             string  last event number; busPublish (INCR)                  none
@@ -152,6 +154,18 @@ type RedisBackend
 
         member _.RecordFailedLogin(user, address) =
             eval RedisScripts.failed [ RedisKeys.failedUser user; RedisKeys.failedAddress address ] [ "60" ]
+            |> ignore
+
+        member _.Registrations address =
+            let v =
+                guard (fun () -> db.StringGet(key (RedisKeys.registeredAddress address), CommandFlags.None))
+
+            match Int32.TryParse(string v) with
+            | true, n -> n
+            | _ -> 0
+
+        member _.RecordRegistration address =
+            eval RedisScripts.failed [ RedisKeys.registeredAddress address ] [ "3600" ]
             |> ignore
 
         member _.Claim(user, sid, policy) =

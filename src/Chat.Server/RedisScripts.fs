@@ -24,6 +24,7 @@ module internal RedisKeys =
     let history (r: RoomName) = "chat:history:" + RoomName.value r
     let failedUser (u: Username) = "chat:fail:u:" + Username.value u
     let failedAddress (address: string) = "chat:fail:a:" + address
+    let registeredAddress (address: string) = "chat:register:a:" + address
 
 /// Bus lines the scripts finish: the parts around what only the script knows (the id, the
 /// recipients), laid out as `BusCodec.encode` writes them (the codec is the one definition of the
@@ -252,7 +253,8 @@ busPublish(ARGV[2] .. id .. ARGV[3] .. table.concat(rs, ',') .. ARGV[4])
 return {id, #rs}
 """
 
-    /// KEYS counters; ARGV window seconds: counts a failure; a counter's window starts when it is created.
+    /// KEYS counters; ARGV window seconds: counts a failed login (or an account created, with its
+    /// own window); a counter's window starts when it is created.
     let failed =
         """
 for _, k in ipairs(KEYS) do

@@ -261,6 +261,20 @@ module BackendContract =
             Expect.equal (b.FailedLogins(ben, "::1")) (2, 1) "b.FailedLogins(ben, '::1')"
             Expect.equal (b.FailedLogins(user "cat", "10.0.0.2")) (0, 0) "b.FailedLogins(user 'cat', '10.0.0.2')"
 
+        case "accounts created are counted per address, apart from failed logins"
+        <| fun (this: ContractScope) ->
+            let b = this.Backend()
+            Expect.equal (b.Registrations "10.0.0.7") 0 "none yet"
+
+            for _ in 1..3 do
+                b.RecordRegistration "10.0.0.7"
+
+            b.RecordRegistration "::7"
+            b.RecordFailedLogin(user "ann", "10.0.0.7")
+            Expect.equal (b.Registrations "10.0.0.7") 3 "b.Registrations '10.0.0.7'"
+            Expect.equal (b.Registrations "::7") 1 "b.Registrations '::7'"
+            Expect.equal (b.FailedLogins(user "ann", "10.0.0.7")) (1, 1) "failed logins apart"
+
         case "announced events reach the listener in order"
         <| fun (this: ContractScope) ->
             let b = this.Backend()

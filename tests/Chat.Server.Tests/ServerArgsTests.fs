@@ -67,6 +67,26 @@ module ServerArgsTests =
                 Expect.equal c.MaxConnsPerAddress 15 "max-conns-per-address"
                 Expect.equal c.LogLevel LogLevel.Warn "log-level"
 
+            testCase "the abuse limits: CHAT_MAX_CONNS and CHAT_REGISTER_RATE apply, flags beat them, defaults"
+            <| fun () ->
+                let c = config [] [ "CHAT_MAX_CONNS", "3"; "CHAT_REGISTER_RATE", "4" ]
+                Expect.equal (c.MaxConns, c.RegisterRate) (3, 4) "from the variables"
+
+                let c =
+                    config [ "--max-conns"; "0"; "--register-rate"; "0" ] [
+                        "CHAT_MAX_CONNS", "3"
+                        "CHAT_REGISTER_RATE", "4"
+                    ]
+
+                Expect.equal (c.MaxConns, c.RegisterRate) (0, 0) "from the flags"
+                let c = config [] []
+                Expect.equal (c.MaxConns, c.RegisterRate) (10_000, 20) "the defaults"
+
+                Expect.equal
+                    (invalid [] [ "CHAT_REGISTER_RATE", "-1" ])
+                    "CHAT_REGISTER_RATE (--register-rate) must be between 0 and 1000000 (got -1)"
+                    "out of range"
+
             testCase "a flag beats its variable, also one the variable has wrong"
             <| fun () ->
                 let c =

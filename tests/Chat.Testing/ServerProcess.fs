@@ -14,7 +14,9 @@ type ServerProcess private (child: ChildProcess, certDir: string, ownsCertDir: b
     let mutable endpoint = IPEndPoint(IPAddress.Loopback, 0)
 
     /// Starts the process without waiting for it to listen. Always `--port 0 --bind 127.0.0.1
-    /// --bcrypt-cost 4 --cert-dir <dir>`, then `flags` (which win). No CHAT_* variable but `env`'s.
+    /// --bcrypt-cost 4 --cert-dir <dir>`, then `flags` (which win). No CHAT_* variable but
+    /// `CHAT_REGISTER_RATE=0` (every test registers from 127.0.0.1; a variable, not a flag, so
+    /// builds from before that flag start too) and `env`'s, which win.
     static member Launch
         (
             flags: string list,
@@ -49,7 +51,7 @@ type ServerProcess private (child: ChildProcess, certDir: string, ownsCertDir: b
                 Paths.dotnetHost.Value,
                 dll :: args,
                 name = defaultArg name "server",
-                env = defaultArg env [],
+                env = ("CHAT_REGISTER_RATE", "0") :: defaultArg env [],
                 scrubPrefixes = [ "CHAT_" ],
                 raiseOpenFilesLimit = defaultArg raiseOpenFilesLimit false
             )
