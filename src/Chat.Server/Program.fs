@@ -26,10 +26,16 @@ let private openBackend (config: Args.Config) (router: LocalRouter) (log: Log) :
 
         new MemoryBackend(config.History, clock)
     | Some configuration ->
-        log.Info("connecting to redis", [ "redis", box configuration ])
-        let muxer = RedisBackend.connect configuration (TimeSpan.FromSeconds 30.0)
-        log.Info("connected to redis", [ "redis", box configuration ])
-        new RedisBackend(muxer, config.ServerId, config.History, router.Sessions, (fun m -> log.Warn m))
+        // Never the password: not in these lines, nor in what the Redis client reports later.
+        let shown = Redaction.configuration configuration
+        let redact = Redaction.text (Redaction.secrets configuration)
+        log.Info("connecting to redis", [ "redis", box shown ])
+
+        let muxer =
+            RedisBackend.connectTrusting config.RedisCa configuration (TimeSpan.FromSeconds 30.0)
+
+        log.Info("connected to redis", [ "redis", box shown ])
+        new RedisBackend(muxer, config.ServerId, config.History, router.Sessions, (fun m -> log.Warn(redact m)))
 
 let private run (config: Args.Config) =
     // StackExchange.Redis reads its sockets on the pool; a burst of work must not wait for it to grow.
@@ -142,7 +148,8 @@ let main argv =
         | Certificates.CertificateProblem message ->
             eprintfn "Chat.Server: %s" message
             2
-        | RedisUnreachable _ as e ->
+        | RedisUnreachable _
+        | RedisRefused _ as e ->
             eprintfn "Chat.Server: %s" e.Message
             2
         | :? Net.Sockets.SocketException as e when e.SocketErrorCode = Net.Sockets.SocketError.AddressAlreadyInUse ->

@@ -106,6 +106,10 @@ type RedisBackend
     static member connect (configuration: string) (timeout: TimeSpan) =
         RedisConnection.connect configuration timeout
 
+    /// The same, trusting the CA certificate in `caFile` too (`--redis-ca`).
+    static member connectTrusting (caFile: string option) (configuration: string) (timeout: TimeSpan) =
+        RedisConnection.connectTrusting caFile configuration timeout
+
     interface IChatBackend with
         member _.PasswordHash user =
             let v =
