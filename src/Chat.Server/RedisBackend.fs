@@ -62,7 +62,7 @@ type RedisBackend
     let limitArg = RedisValue.op_Implicit historyLimit
 
     /// What a room message's script call came to: its id, or why it was not sent.
-    static let sayOutcome =
+    let sayOutcome =
         Func<Task<RedisResult>, MsgId>(fun sent ->
             match sent.Exception with
             | null ->
@@ -71,7 +71,7 @@ type RedisBackend
                 | None -> failwithf "XADD returned a malformed id %O" sent.Result
             | e ->
                 match e.InnerException with
-                | Transient reason -> raise (BackendUnavailable reason)
+                | Transient reason -> raise (BackendUnavailable(redacted muxer reason))
                 | inner ->
                     ExceptionDispatchInfo.Capture(inner).Throw()
                     Unchecked.defaultof<MsgId>)

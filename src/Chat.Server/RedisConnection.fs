@@ -85,6 +85,11 @@ module internal RedisCalls =
 
     let bus = RedisChannel(RedisKeys.bus, RedisChannel.PatternMode.Literal)
 
+    /// The library's report `reason` without the password (the multiplexer's configuration holds
+    /// it): what a BackendUnavailable carries is logged.
+    let redacted (muxer: ConnectionMultiplexer) (reason: string) =
+        Redaction.text (Redaction.secrets muxer.Configuration) reason
+
     /// Every port call: fail fast when disconnected rather than wait for a timeout.
     let guarded (muxer: ConnectionMultiplexer) (f: unit -> 'a) : 'a =
         if not muxer.IsConnected then
@@ -93,7 +98,7 @@ module internal RedisCalls =
         try
             f ()
         with Transient reason ->
-            raise (BackendUnavailable reason)
+            raise (BackendUnavailable(redacted muxer reason))
 
     let eval (muxer: ConnectionMultiplexer) script (keys: string list) (args: string list) =
         guarded muxer (fun () ->
