@@ -212,6 +212,34 @@ module E2eRedisAccess =
                 File.WriteAllText(junk, "not a certificate")
                 refused [ "--redis"; r.Configuration; "--redis-ca"; junk ] [ "--redis-ca"; junk ] []
 
+            case "CHAT_REDIS and CHAT_REDIS_CA (as docker-compose gives them) get in; a wrong CHAT_REDIS is refused"
+            <| fun (this: RedisAccessScope) ->
+                let r = this.Redis(users = [ "chat", userPassword ], tls = true)
+                let env = [ "CHAT_REDIS", r.Configuration; "CHAT_REDIS_CA", r.CaFile.Value ]
+                let server = ServerProcess.Start(env = env)
+
+                try
+                    use c = LineClient.To(server, "env")
+                    c.Register("fromenv", "pass-word-123")
+                    Expect.equal (r.Command [ "EXISTS"; "chat:user:fromenv" ]) "1" "the account is in this Redis"
+                finally
+                    server.Stop()
+                    server.WaitForExit(TimeSpan.FromSeconds 30.0) |> ignore
+                    (server :> IDisposable).Dispose()
+
+                Expect.isFalse (server.OutputText().Contains userPassword) (server.OutputText())
+                let wrong = r.Address + ",user=chat,password=Wrong-7c1d0f"
+                let clock = Stopwatch.StartNew()
+
+                let result =
+                    ServerProcess.Run([], env = [ "CHAT_REDIS", wrong; "CHAT_REDIS_CA", r.CaFile.Value ])
+
+                let text = everything result
+                Expect.equal result.Code 2 text
+                Expect.isLessThan clock.Elapsed (TimeSpan.FromSeconds 10.0) text
+                Expect.stringContains (String.concat "\n" result.StdErr) "authentication to Redis" text
+                Expect.isFalse (text.Contains "Wrong-7c1d0f") text
+
             case "--redis-ca without --redis is a bad flag"
             <| fun (this: RedisAccessScope) ->
                 refused [ "--redis-ca"; this.File "ca.crt" ] [ "--redis-ca needs --redis" ] []
