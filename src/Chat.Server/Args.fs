@@ -15,6 +15,7 @@ type Arg =
     | [<CustomAppSettings "CHAT_PORT">] Port of int
     | [<CustomAppSettings "CHAT_BIND">] Bind of address: string
     | [<CustomAppSettings "CHAT_REDIS">] Redis of configuration: string
+    | [<CustomAppSettings "CHAT_REDIS_CA">] Redis_Ca of file: string
     | [<CustomAppSettings "CHAT_CERT">] Cert of file: string
     | [<CustomAppSettings "CHAT_KEY">] Key of file: string
     | [<CustomAppSettings "CHAT_CERT_DIR">] Cert_Dir of dir: string
@@ -43,6 +44,8 @@ type Arg =
             | Port _ -> "TLS port (default 8000; 0 picks a free one)."
             | Bind _ -> "listen address (default 0.0.0.0)."
             | Redis _ -> "Redis to share state through, host:port[,option=value...]; without it, state is in memory."
+            | Redis_Ca _ ->
+                "with --redis: a CA certificate (PEM) to trust for Redis' TLS certificate; implies ssl=true."
             | Cert _ -> "PEM certificate (with --key)."
             | Key _ -> "PEM private key (with --cert)."
             | Cert_Dir _ -> "without --cert: where server.crt/server.key are kept or generated (default ./certs)."
@@ -70,6 +73,8 @@ type Config = {
     Port: int
     Bind: IPAddress
     Redis: string option
+    /// `--redis-ca`: a CA certificate file trusted for Redis' TLS certificate.
+    RedisCa: string option
     CertFiles: (string * string) option
     CertDir: string
     ServerId: string
@@ -190,6 +195,10 @@ let private ofResults (r: ParseResults<Arg>) : Config =
         Port = r.GetResult(Port, defaultValue = 8000) |> between 0 65535 "port"
         Bind = bind
         Redis = r.TryGetResult Redis
+        RedisCa =
+            let ca = r.TryGetResult Redis_Ca
+            check (ca.IsNone || r.Contains Redis) (sprintf "%s needs --redis" (flag "redis-ca"))
+            ca
         CertFiles = certFiles
         CertDir = r.GetResult(Cert_Dir, defaultValue = "certs")
         ServerId = serverId

@@ -35,12 +35,25 @@ let private openBackend
 
         new MemoryBackend(config.History, clock), (fun () -> None)
     | Some configuration ->
-        log.Info("connecting to redis", [ "redis", box configuration ])
-        let muxer = RedisBackend.connect configuration (TimeSpan.FromSeconds 30.0)
-        log.Info("connected to redis", [ "redis", box configuration ])
+        // Never the password: not in these lines, nor in what the Redis client reports later.
+        let shown = Redaction.configuration configuration
+        let redact = Redaction.text (Redaction.secrets configuration)
+        log.Info("connecting to redis", [ "redis", box shown ])
+
+        let muxer =
+            RedisBackend.connectTrusting config.RedisCa configuration (TimeSpan.FromSeconds 30.0)
+
+        log.Info("connected to redis", [ "redis", box shown ])
 
         let backend =
-            new RedisBackend(muxer, config.ServerId, config.History, router.Sessions, (fun m -> log.Warn m), metrics)
+            new RedisBackend(
+                muxer,
+                config.ServerId,
+                config.History,
+                router.Sessions,
+                (fun m -> log.Warn(redact m)),
+                metrics
+            )
 
         // The test commands make before they go to Redis (RedisBackend's fail-fast).
         let reachable () =
@@ -208,7 +221,8 @@ let main argv =
         | TlsPolicy.NotRestricted message ->
             eprintfn "Chat.Server: %s" message
             2
-        | RedisUnreachable _ as e ->
+        | RedisUnreachable _
+        | RedisRefused _ as e ->
             eprintfn "Chat.Server: %s" e.Message
             2
         | MetricsUnavailable(at, reason) ->

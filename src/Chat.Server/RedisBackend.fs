@@ -81,7 +81,7 @@ type RedisBackend
     let limitArg = RedisValue.op_Implicit historyLimit
 
     /// What a room message's script call came to: its id, or why it was not sent.
-    static let sayOutcome =
+    let sayOutcome =
         Func<Task<RedisResult>, MsgId>(fun sent ->
             match sent.Exception with
             | null ->
@@ -90,7 +90,7 @@ type RedisBackend
                 | None -> failwithf "XADD returned a malformed id %O" sent.Result
             | e ->
                 match e.InnerException with
-                | Transient reason -> raise (BackendUnavailable reason)
+                | Transient reason -> raise (BackendUnavailable(redacted muxer reason))
                 | inner ->
                     ExceptionDispatchInfo.Capture(inner).Throw()
                     Unchecked.defaultof<MsgId>)
@@ -125,6 +125,10 @@ type RedisBackend
     /// The multiplexer to make a RedisBackend with: see RedisConnection.connect.
     static member connect (configuration: string) (timeout: TimeSpan) =
         RedisConnection.connect configuration timeout
+
+    /// The same, trusting the CA certificate in `caFile` too (`--redis-ca`).
+    static member connectTrusting (caFile: string option) (configuration: string) (timeout: TimeSpan) =
+        RedisConnection.connectTrusting caFile configuration timeout
 
     interface IChatBackend with
         member _.PasswordHash user =

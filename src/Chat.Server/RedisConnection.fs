@@ -3,6 +3,8 @@ namespace Chat.Server
 open System
 open System.Diagnostics
 open System.Net
+open System.Security.Cryptography
+open System.Security.Cryptography.X509Certificates
 open System.Threading
 open System.Threading.Tasks
 open StackExchange.Redis
@@ -16,6 +18,33 @@ exception RedisUnreachable of endpoint: string * waited: TimeSpan with
             this.endpoint
             this.waited.TotalSeconds
             "start it, or fix --redis / CHAT_REDIS (host:port[,option=value...])"
+
+/// What stopped the connection to Redis for good: it answered, but refused this server.
+[<RequireQualifiedAccess>]
+type RedisRefusal =
+    /// The Redis handshake refused the credentials (AUTH/HELLO: a wrong or missing `user=`/`password=`).
+    | Credentials
+    /// The TLS handshake failed: Redis' certificate is not trusted (or not for this host name).
+    | Certificate of reason: string
+    /// The CA file given with `--redis-ca` cannot be read as a certificate.
+    | CaFile of file: string * reason: string
+
+/// Redis answered but refused the connection; waiting would not help. The message never holds the
+/// password (only the endpoints and what to check).
+exception RedisRefused of endpoint: string * refusal: RedisRefusal with
+    override this.Message =
+        match this.refusal with
+        | RedisRefusal.Credentials ->
+            sprintf
+                "authentication to Redis at %s failed: the server refused the credentials; check user= and password= in --redis / CHAT_REDIS"
+                this.endpoint
+        | RedisRefusal.Certificate reason ->
+            sprintf
+                "the TLS handshake with Redis at %s failed (%s): give the CA that signed Redis' certificate with --redis-ca / CHAT_REDIS_CA, and check sslHost= in --redis"
+                this.endpoint
+                reason
+        | RedisRefusal.CaFile(file, reason) ->
+            sprintf "cannot read --redis-ca / CHAT_REDIS_CA %s as a PEM or DER certificate: %s" file reason
 
 module internal RedisCalls =
     let key (s: string) : RedisKey = RedisKey.op_Implicit s
@@ -56,6 +85,11 @@ module internal RedisCalls =
 
     let bus = RedisChannel(RedisKeys.bus, RedisChannel.PatternMode.Literal)
 
+    /// The library's report `reason` without the password (the multiplexer's configuration holds
+    /// it): what a BackendUnavailable carries is logged.
+    let redacted (muxer: ConnectionMultiplexer) (reason: string) =
+        Redaction.text (Redaction.secrets muxer.Configuration) reason
+
     /// Every port call: fail fast when disconnected rather than wait for a timeout.
     let guarded (muxer: ConnectionMultiplexer) (f: unit -> 'a) : 'a =
         if not muxer.IsConnected then
@@ -64,7 +98,7 @@ module internal RedisCalls =
         try
             f ()
         with Transient reason ->
-            raise (BackendUnavailable reason)
+            raise (BackendUnavailable(redacted muxer reason))
 
     let eval (muxer: ConnectionMultiplexer) script (keys: string list) (args: string list) =
         guarded muxer (fun () ->
@@ -128,7 +162,14 @@ module RedisConnection =
     ///   library itself after a reconnect: nothing here subscribes again.
     /// - RetryPolicy and CircuitBreaker apply only to databases wrapped with `WithRetry` and to
     ///   configured breakers: neither is used; a failed call is the command's ERR UNAVAILABLE.
-    let connect (configuration: string) (timeout: TimeSpan) : ConnectionMultiplexer =
+    /// - Access (issue 13): `user=`/`password=` in the configuration string are the Redis ACL
+    ///   user and password (or `requirepass`'s, without `user=`); `ssl=true` speaks TLS. `caFile`
+    ///   (the server's `--redis-ca`) is a CA certificate to trust for Redis' certificate besides the
+    ///   system's (the library's `TrustIssuer`: the chain must end at it and the name must match the
+    ///   endpoint or `sslHost=`); it implies `ssl=true`. A refused AUTH or certificate is reported by
+    ///   the library per connection attempt (`ConnectionAttemptCompleted`, subscribed before
+    ///   connecting) and raises RedisRefused at once: retrying for `timeout` would not help.
+    let connectTrusting (caFile: string option) (configuration: string) (timeout: TimeSpan) : ConnectionMultiplexer =
         let options = ConfigurationOptions.Parse configuration
 
         let given (name: string) =
@@ -146,21 +187,66 @@ module RedisConnection =
             options.SyncTimeout <- 2000
 
         let endpoints = options.EndPoints |> Seq.map endpointText |> String.concat ","
+
+        match caFile with
+        | Some file ->
+            let ca =
+                try
+                    X509CertificateLoader.LoadCertificateFromFile file
+                with
+                | :? CryptographicException
+                | :? IO.IOException
+                | :? UnauthorizedAccessException as e ->
+                    try
+                        // A PEM file: the loader reads DER and PKCS#12 only.
+                        X509Certificate2.CreateFromPem(IO.File.ReadAllText file)
+                    with _ ->
+                        raise (RedisRefused(endpoints, RedisRefusal.CaFile(file, e.Message)))
+
+            options.Ssl <- true
+            options.TrustIssuer ca
+        | None -> ()
+
+        // The latest refusal the library reported for a connection attempt, if any.
+        let mutable refused: RedisRefusal option = None
+
+        options.add_ConnectionAttemptCompleted (
+            EventHandler<ConnectionAttemptCompletedEventArgs>(fun _ e ->
+                if not e.IsSuccess && e.FailureType = ConnectionFailureType.AuthenticationFailure then
+                    refused <-
+                        Some(
+                            if e.Stage = ConnectionAttemptStage.Tls then
+                                RedisRefusal.Certificate(
+                                    match e.Exception with
+                                    | null -> "certificate refused"
+                                    | x -> x.Message
+                                )
+                            else
+                                RedisRefusal.Credentials
+                        ))
+        )
+
         let clock = Stopwatch.StartNew()
         let muxer = ConnectionMultiplexer.Connect options
 
         let rec waitFor (delay: int) =
             if muxer.IsConnected then
-                true
-            elif clock.Elapsed >= timeout then
-                false
+                Result.Ok()
             else
-                let left = timeout - clock.Elapsed
-                Thread.Sleep(min delay (max 1 (int left.TotalMilliseconds)))
-                waitFor (min (delay * 2) 1000)
+                match refused with
+                | Some r -> Result.Error(RedisRefused(endpoints, r))
+                | None when clock.Elapsed >= timeout -> Result.Error(RedisUnreachable(endpoints, timeout))
+                | None ->
+                    let left = timeout - clock.Elapsed
+                    Thread.Sleep(min delay (max 1 (int left.TotalMilliseconds)))
+                    waitFor (min (delay * 2) 250)
 
-        if waitFor 50 then
-            muxer
-        else
+        match waitFor 50 with
+        | Result.Ok() -> muxer
+        | Result.Error e ->
             muxer.Dispose()
-            raise (RedisUnreachable(endpoints, timeout))
+            raise e
+
+    /// `connectTrusting` with the system's trust store only.
+    let connect (configuration: string) (timeout: TimeSpan) : ConnectionMultiplexer =
+        connectTrusting None configuration timeout
