@@ -59,6 +59,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 90 -s
   -keyout "$work/server.key" -out "$work/server.crt" 2>/dev/null
 
 # No CHAT_* variable from the caller's environment: only these flags.
+: >"$work/server.log" # before the background start: the loop below may read it first
 env $(env | sed -n 's/^\(CHAT_[A-Z_]*\)=.*/-u \1/p') dotnet "$dll" --port 0 --bind 127.0.0.1 \
   --cert "$work/server.crt" --key "$work/server.key" >"$work/server.log" 2>&1 &
 server=$!
