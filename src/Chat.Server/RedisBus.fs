@@ -69,6 +69,13 @@ type internal RedisBus
                 ValueSome(struct (e, n, payload.Substring(b + 1)))
             | _ -> ValueNone
 
+    /// Under the lock: the lowest number held back while the log is read.
+    let firstHeld () =
+        if held.Count = 0 then
+            Int64.MaxValue
+        else
+            held |> Seq.map (fun struct (_, s, _) -> s) |> Seq.min
+
     /// One read of the log from `from` on, with the epoch it belongs to (one MULTI: the two agree).
     let read (from: int64) : Task<struct (string * StreamEntry[])> =
         task {
@@ -93,7 +100,7 @@ type internal RedisBus
 
     /// Under the lock: hands on one read (of the log from `from` on); true when the gap is closed:
     /// the log is read to its end or up to what is held, which is then handed on too.
-    let apply (from: int64) (logEpoch: string) (entries: StreamEntry[]) =
+    let apply (from: int64) (heldAtIssue: int64) (logEpoch: string) (entries: StreamEntry[]) =
         if not (isNull logEpoch) && logEpoch <> epoch then
             // The log is of a newer epoch than the numbers asked for: read it from its start.
             renumber logEpoch
@@ -116,13 +123,17 @@ type internal RedisBus
 
             metrics.BusRecovered recovered
 
-            let firstHeld =
-                if held.Count = 0 then
-                    Int64.MaxValue
-                else
-                    held |> Seq.map (fun struct (_, s, _) -> s) |> Seq.min
+            let firstHeld = firstHeld ()
 
-            if entries.Length < RedisScripts.BusReadCount || last + 1L >= firstHeld then
+            // Closed when what is held follows on, or the log has nothing more before it. A short
+            // read proves that only if what is held had arrived before the read began: the link may
+            // have been cut again while it ran, and an event published after it began can be in
+            // neither the read nor what is held; then one more read finds it.
+            let endOfLog =
+                entries.Length < RedisScripts.BusReadCount
+                && (held.Count = 0 || heldAtIssue <= firstHeld)
+
+            if endOfLog || last + 1L >= firstHeld then
                 for struct (e, s, line) in held do
                     if e = epoch then
                         accept s line |> ignore
@@ -142,9 +153,11 @@ type internal RedisBus
                 let mutable failed = false
 
                 try
-                    let from = lock gate (fun () -> last + 1L)
+                    let struct (from, heldAtIssue) =
+                        lock gate (fun () -> struct (last + 1L, firstHeld ()))
+
                     let! struct (logEpoch, entries) = read from
-                    closed <- lock gate (fun () -> apply from logEpoch entries)
+                    closed <- lock gate (fun () -> apply from heldAtIssue logEpoch entries)
                 with e ->
                     warn (sprintf "cannot read the bus log yet (%s); retrying" e.Message)
                     failed <- true

@@ -29,7 +29,12 @@ type ITestScope =
     abstract Diagnostics: unit -> string
 
 /// One test of a list whose tests run on a fixture of type 'F.
-type Case<'F> = { Name: string; Body: 'F -> unit }
+type Case<'F> = {
+    Name: string
+    Body: 'F -> unit
+    /// Why the case is skipped (shown as skipped in the run's count), when it is.
+    Skipped: string option
+}
 
 /// Writing tests as cases of a fixture.
 [<AutoOpen>]
@@ -62,7 +67,20 @@ module Cases =
     let named (name: string) (argument: 'a) = $"{name}({shown (box argument)})"
 
     /// A test of the list: `body` gets the list's fixture.
-    let case (name: string) (body: 'F -> unit) : Case<'F> = { Name = name; Body = body }
+    let case (name: string) (body: 'F -> unit) : Case<'F> = {
+        Name = name
+        Body = body
+        Skipped = None
+    }
+
+    /// A case kept but not run, for a known server bug: `reason` says which; the run counts it skipped.
+    let skipped (reason: string) (c: Case<'F>) : Case<'F> = { c with Skipped = Some reason }
+
+    /// The Expecto test of a case: skipped ones become pending tests that say why.
+    let testOf (c: Case<'F>) (run: unit -> unit) =
+        match c.Skipped with
+        | Some reason -> ptestCase $"{c.Name} [skipped: {reason}]" run
+        | None -> testCase c.Name run
 
     /// One test per argument, named `name(<argument>)`.
     let cases (name: string) (arguments: 'a list) (body: 'F -> 'a -> unit) : Case<'F> list = [
@@ -70,6 +88,7 @@ module Cases =
             {
                 Name = named name a
                 Body = fun f -> body f a
+                Skipped = None
             }
     ]
 
@@ -160,7 +179,7 @@ module Harness =
             processes
             (testList name [
                 for c in cases ->
-                    testCase c.Name (fun () ->
+                    Cases.testOf c (fun () ->
                         try
                             run (fixture.Get()) c.Body
                         finally
@@ -178,7 +197,7 @@ module Harness =
         let list =
             testList name [
                 for c in cases ->
-                    testCase c.Name (fun () ->
+                    Cases.testOf c (fun () ->
                         use f = make ()
                         run f c.Body)
             ]
