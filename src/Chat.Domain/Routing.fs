@@ -1,14 +1,15 @@
 namespace Chat.Domain
 
-/// What one instance tells all instances (in-memory: itself) through the shared bus.
-/// Every instance sees the events in one order, and routes them to its own connections.
+/// What instances tell each other through shared state (in memory: the one instance itself). Each
+/// event belongs to one stream, and every instance sees a stream's events in one order: a room's
+/// (Entered, Left, Said), a publisher's (Published), an instance's own control events (Kicked).
+/// No order holds between streams.
 [<RequireQualifiedAccess>]
 type BusEvent =
-    /// A session logged in and is in `room`.
+    /// A session is in `room` now (it logged in, or moved there).
     | Entered of Username * SessionId * room: RoomName
-    | Moved of Username * SessionId * from: RoomName * into: RoomName
-    /// A session ended; it was in `room`.
-    | Exited of Username * SessionId * room: RoomName
+    /// A session is no longer in `room` (it moved on, or ended).
+    | Left of Username * SessionId * room: RoomName
     | Said of RoomName * MsgId * from: Username * text: string
     /// `recipients`: the publisher's subscribers that were online when it was sent.
     | Published of MsgId * from: Username * text: string * recipients: Username list
@@ -22,8 +23,10 @@ type Delivery =
     /// Send the line, then close the session.
     | Disconnect of SessionId * ServerMsg
 
-/// The local sessions of one instance and the rooms they are in, as the bus has told it.
-/// A session receives room traffic from its own `Entered` on, so membership follows bus order.
+/// The local sessions of one instance and the rooms they are in, as the room streams told it.
+/// A session receives a room's traffic from its own `Entered` in that room's order on, until its
+/// `Left` there, or its `Entered` in another room, whichever this instance sees first: one room at
+/// a time, so a session never hears a room it left (streams of two rooms are not ordered).
 type Routing = private {
     Users: Map<SessionId, Username>
     RoomOf: Map<SessionId, RoomName>
@@ -143,19 +146,8 @@ module Routing =
                  else
                      r),
                 told
-        | BusEvent.Moved(_, _, from, into) when from = into -> r, []
-        | BusEvent.Moved(user, sid, from, into) ->
-            let left = deliver (others from sid r) (Sys(UserLeft(from, user)))
-
-            let r =
-                if isAttached sid r then
-                    enter sid into (exitRoom sid r)
-                else
-                    r
-
-            r, left @ deliver (others into sid r) (Sys(UserJoined(into, user)))
-        | BusEvent.Exited(user, sid, room) ->
-            let r = detach sid r
+        | BusEvent.Left(user, sid, room) ->
+            let r = if roomOf sid r = Some room then exitRoom sid r else r
             r, deliver (others room sid r) (Sys(UserLeft(room, user)))
         | BusEvent.Said(room, id, from, text) -> r, deliver (members room r) (Msg(room, id, from, text))
         | BusEvent.Published(id, from, text, recipients) ->

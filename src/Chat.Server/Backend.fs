@@ -15,9 +15,17 @@ type DuplicateLoginPolicy =
     /// The new login gets `ERR DUPLICATE_LOGIN`; the earlier session is untouched.
     | Reject
 
+/// The session a login took the name from: the server that holds it and the rooms it is in.
+type Evicted = {
+    Sid: SessionId
+    Server: string
+    Rooms: RoomName list
+}
+
 type ClaimOutcome =
-    /// The name is this session's now, in the lobby; `evicted` is the session it replaced, and its room.
-    | Claimed of evicted: (SessionId * RoomName) option
+    /// The name is this session's now; `evicted` is the session it replaced (see `Evict`). The
+    /// session enters the lobby with `Enter`.
+    | Claimed of evicted: Evicted option
     /// Reject policy: another session holds the name.
     | AlreadyOnline
 
@@ -48,12 +56,19 @@ type IChatBackend =
     abstract Registrations: address: string -> int
     abstract RecordRegistration: address: string -> unit
 
-    /// Atomically makes `sid` the user's one session, in the lobby, under the policy.
+    /// Atomically makes `sid` the user's one session, under the policy (the duplicate-login decision).
     abstract Claim: Username * SessionId * DuplicateLoginPolicy -> ClaimOutcome
+    /// Ends a session a login replaced: its server is told to close it (`Kicked`), and it leaves
+    /// its rooms (`Left`), fenced by its sid.
+    abstract Evict: Username * Evicted -> unit
+    /// The claimed session enters the lobby (`Entered`); from then on this instance receives the
+    /// lobby's events and those of the publishers the user follows.
+    abstract Enter: Username * SessionId -> unit
     /// Ends the session if it still owns the name (a fence: a late cleanup never removes a newer
-    /// session); Some room it was in when it did.
-    abstract Release: Username * SessionId -> RoomName option
-    /// Moves the session between rooms; false when it no longer owns the name.
+    /// session), and takes it out of `room` (its room by its own account) in any case; Some room it
+    /// was in when it owned the name.
+    abstract Release: Username * SessionId * room: RoomName -> RoomName option
+    /// Moves the session between rooms (`Left`, then `Entered`); false when it no longer owns the name.
     abstract Move: Username * SessionId * from: RoomName * into: RoomName -> bool
     /// Rooms with members, and how many.
     abstract Rooms: unit -> (RoomName * int) list
@@ -65,16 +80,14 @@ type IChatBackend =
     abstract Unsubscribe: follower: Username * target: Username -> unit
     abstract Subscriptions: follower: Username -> Username list
 
-    /// Appends to the room's history and sends `Said` on the bus, as one step; the message id.
-    /// Issued before it returns, in call order (so one sender's messages keep their order), and
+    /// Appends to the room's history and delivers `Said` to its members, as one step; the message
+    /// id. Issued before it returns, in call order (so one sender's messages keep their order), and
     /// completed later: a sender need not wait for Redis between two messages. The task fails
     /// with `BackendUnavailable` when the message was not sent.
     abstract Say: RoomName * from: Username * text: string * unixMs: int64 -> Task<MsgId>
-    /// Sends `Published` to the publisher's online subscribers; the id and how many they were.
+    /// Delivers `Published` to the publisher's online subscribers; the id and how many they were.
     abstract Publish: from: Username * text: string -> MsgId * int
     /// The last `count` messages of the room, oldest first.
     abstract History: RoomName * count: int -> HistoryEntry list
-    /// Sends any other event on the bus.
-    abstract Announce: BusEvent -> unit
-    /// Where bus events go, in bus order, each once, one at a time; set once, before the first login.
+    /// Where events go: each stream's in its order, each once; set once, before the first login.
     abstract Listen: (BusEvent -> unit) -> unit

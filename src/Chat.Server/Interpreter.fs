@@ -35,13 +35,13 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
     // How long a login waits for the bus to bring its entry back before answering without it.
     let welcomeWait = System.TimeSpan.FromSeconds 2.0
 
-    // After the shared state changed, telling everyone must not undo the change: an event the bus
-    // cannot take now is sent again later.
-    let announce (event: BusEvent) =
+    // After the name was claimed, the steps that follow must not undo it: a step Redis cannot take
+    // now is taken again later.
+    let followUp (what: string) (step: unit -> unit) =
         try
-            backend.Announce event
+            step ()
         with BackendUnavailable _ ->
-            ctx.Retries.Add($"announce {BusCodec.encode event}", (fun () -> backend.Announce event))
+            ctx.Retries.Add(what, step)
 
     // Takes the name (the policy decides about an existing session), then tells everyone.
     let claim (attempt: LoginCommand) (user: Username) (success: OkReply) (state: Session) =
@@ -61,12 +61,11 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
             metrics.Login(attempt, LoginOutcome.Ok)
 
             match evicted with
-            | Some(old, room) ->
-                announce (BusEvent.Kicked(user, old))
-                announce (BusEvent.Exited(user, old, room))
+            | Some old ->
+                followUp $"evict {Username.value user} {SessionId.value old.Sid}" (fun () -> backend.Evict(user, old))
             | None -> ()
 
-            announce (BusEvent.Entered(user, sid, RoomName.lobby))
+            followUp $"enter {Username.value user} {SessionId.value sid}" (fun () -> backend.Enter(user, sid))
             // The reply goes out with the entry (Routing.attachWelcomed).
             ctx.Router.AwaitWelcome(sid, welcomeWait)
 
@@ -192,7 +191,6 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
         | MoveRoom(user, from, into, success) ->
             if backend.Move(user, sid, from, into) then
                 ctx.Router.Intend(sid, into)
-                announce (BusEvent.Moved(user, sid, from, into))
                 reply success
                 Session.evolve state (MovedTo into)
             else
@@ -254,9 +252,7 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
         match state with
         | Active a ->
             let release () =
-                match backend.Release(a.User, sid) with
-                | Some room -> backend.Announce(BusEvent.Exited(a.User, sid, room))
-                | None -> ()
+                backend.Release(a.User, sid, a.Room) |> ignore
 
             ctx.Router.Detach sid
 

@@ -131,4 +131,4 @@ type LocalRouter(log: Log, metrics: ServerMetrics) =
                 | _ -> ())
 
         if log.Enabled LogLevel.Debug then
-            log.Debug("bus event", [ "event", box (BusCodec.encode event) ])
+            log.Debug("event", [ "event", box (sprintf "%A" event) ])

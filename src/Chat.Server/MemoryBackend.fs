@@ -5,7 +5,8 @@ open System.Threading.Tasks
 open Chat.Domain
 
 /// The state port in this process's memory: one instance, no Redis. One lock guards all of it,
-/// and bus events are handed to the listener under that lock, so they have one order, as with Redis.
+/// and events are handed to the listener under that lock, so every stream has one order, as with
+/// Redis (here all streams share one).
 type MemoryBackend(historyLimit: int, clock: unit -> int64) =
     let gate = obj ()
     let accounts = Dictionary<Username, string>()
@@ -18,6 +19,10 @@ type MemoryBackend(historyLimit: int, clock: unit -> int64) =
     let roomSeq = Dictionary<RoomName, int64>()
     let pubSeq = Dictionary<Username, int64>()
     let failures = Dictionary<string, int64 * int>()
+    // Which session is in which room (fenced by sid, as the members hashes in Redis), and which
+    // users' sessions have entered the lobby since their claim.
+    let inRoom = HashSet<Username * SessionId * RoomName>()
+    let entered = HashSet<Username>()
     let mutable listener: BusEvent -> unit = ignore
 
     // Counters whose window starts with their first count, as Redis' INCR + EXPIRE.
@@ -116,30 +121,62 @@ type MemoryBackend(historyLimit: int, clock: unit -> int64) =
                     let evicted =
                         match existing with
                         | true, (oldSid, oldRoom) ->
-                            removeMember oldRoom user
-                            Some(oldSid, oldRoom)
+                            Some {
+                                Sid = oldSid
+                                Server = "memory"
+                                Rooms = [ oldRoom ]
+                            }
                         | _ -> None
 
+                    // In no room until it enters the lobby.
                     sessions[user] <- (sid, RoomName.lobby)
-                    addMember RoomName.lobby user
+                    entered.Remove user |> ignore
                     Claimed evicted)
 
-        member _.Release(user, sid) =
+        member _.Evict(user, evicted) =
             locked (fun () ->
-                match owns user sid with
-                | Some room ->
-                    sessions.Remove user |> ignore
-                    removeMember room user
-                    Some room
-                | None -> None)
+                listener (BusEvent.Kicked(user, evicted.Sid))
 
-        member _.Move(user, sid, from, into) =
+                for room in evicted.Rooms do
+                    if inRoom.Remove((user, evicted.Sid, room)) then
+                        removeMember room user
+                        listener (BusEvent.Left(user, evicted.Sid, room)))
+
+        member _.Enter(user, sid) =
+            locked (fun () ->
+                if owns user sid = Some RoomName.lobby && entered.Add user then
+                    inRoom.Add((user, sid, RoomName.lobby)) |> ignore
+                    addMember RoomName.lobby user
+                    listener (BusEvent.Entered(user, sid, RoomName.lobby)))
+
+        member _.Release(user, sid, room) =
+            locked (fun () ->
+                let owned = owns user sid
+
+                if owned.IsSome then
+                    sessions.Remove user |> ignore
+                    entered.Remove user |> ignore
+
+                let room = defaultArg owned room
+
+                if inRoom.Remove((user, sid, room)) then
+                    removeMember room user
+                    listener (BusEvent.Left(user, sid, room))
+
+                owned)
+
+        member _.Move(user, sid, _from, into) =
             locked (fun () ->
                 match owns user sid with
-                | Some _ ->
-                    removeMember from user
+                | Some current ->
+                    if inRoom.Remove((user, sid, current)) then
+                        removeMember current user
+                        listener (BusEvent.Left(user, sid, current))
+
+                    inRoom.Add((user, sid, into)) |> ignore
                     addMember into user
                     sessions[user] <- (sid, into)
+                    listener (BusEvent.Entered(user, sid, into))
                     true
                 | None -> false)
 
@@ -200,17 +237,14 @@ type MemoryBackend(historyLimit: int, clock: unit -> int64) =
             locked (fun () ->
                 let id = MsgId.tryCreate (string (next pubSeq from)) |> Option.get
 
+                // The followers are the recipients, as with Redis; those online are counted.
                 let recipients =
                     match followers.TryGetValue from with
-                    | true, set -> [
-                        for f in set do
-                            if sessions.ContainsKey f then
-                                f
-                      ]
+                    | true, set -> set |> Seq.sortBy Username.value |> List.ofSeq
                     | _ -> []
 
                 listener (BusEvent.Published(id, from, text, recipients))
-                id, recipients.Length)
+                id, recipients |> List.filter sessions.ContainsKey |> List.length)
 
         member _.History(room, count) =
             locked (fun () ->
@@ -218,7 +252,6 @@ type MemoryBackend(historyLimit: int, clock: unit -> int64) =
                 | true, q -> q |> Seq.skip (max 0 (q.Count - count)) |> List.ofSeq
                 | _ -> [])
 
-        member _.Announce event = locked (fun () -> listener event)
         member _.Listen handler = locked (fun () -> listener <- handler)
 
     interface System.IDisposable with

@@ -1,39 +1,13 @@
 namespace Chat.Server
 
-// The state port on Redis (7+, one node), shared by any number of instances. The schema; also in
-// docs/REDIS-SCHEMA.md, keep both in step. "script": one of RedisScripts, one atomic EVAL.
-//
-// key                      type    content; written by                                   expiry
-// chat:user:NAME           hash    {hash}; CreateAccount, HSETNX (never overwrites)      none
-// chat:session:USER        hash    {sid, server, room}; claim/release/move/restore/sweep none
-// chat:online              set     users with a session; the same scripts                none
-// chat:room:ROOM           set     the room's members; the same scripts                  none, gone when empty
-// chat:rooms               set     names of non-empty rooms; the same scripts            none
-// chat:server:ID:sessions  set     users whose session server ID holds; the same         none
-// chat:servers             set     registered servers; heartbeat, forget, leave          none
-// chat:server:ID:alive     string  "1"; heartbeat every 3 s (RedisLiveness)              10 s
-// chat:follows:USER        set     whom USER follows; Subscribe/Unsubscribe (MULTI)      none
-// chat:followers:USER      set     who follows USER; the same transaction                none
-// chat:pubseq:USER         string  INCR counter: ids of USER's publications; publish     none
-// chat:history:ROOM        stream  {from, ms, text}, entry id = MsgId; say script,       none, MAXLEN ~ limit
-//                                  XADD MAXLEN ~ historyLimit
-// chat:fail:u:USER         string  failed logins; RecordFailedLogin, INCR + EXPIRE 60    60 s from creation
-// chat:fail:a:ADDRESS      string  failed logins from the address; the same              60 s from creation
-// chat:register:a:ADDRESS  string  accounts created from the address; RecordRegistration, 3600 s from creation
-//                                  the same script with EXPIRE 3600
-// chat:bus                 channel "EPOCH SEQ line" (BusCodec); busPublish in scripts   (Pub/Sub)
-// chat:bus:epoch           string  epoch of the numbering, new after data loss; busPublish none
-// chat:bus:seq             string  last event number; busPublish (INCR)                  none
-// chat:bus:log             stream  {e: line}, id SEQ-1; busPublish, XADD MAXLEN ~ 100000 none, capped
-//
-// One bus channel on one Redis: every instance sees one total order of events; gaps in the
-// numbers are read back from chat:bus:log, 1,000 entries a read, up to its whole length (RedisBus).
-// Reads use the client's commands (XRANGE, XREVRANGE, MGET); scripts are for atomic changes.
-// Liveness (RedisLiveness): a server whose alive key lapsed is swept by the others every 5 s: its
-// sessions are removed, their Exited announced, then it leaves chat:servers. After a reconnect,
-// each instance re-writes its local sessions (Redis may have lost them).
+// The state port on Redis: a standalone Redis, a Redis Cluster or a Sentinel-managed master, shared
+// by any number of instances. The key schema is RedisKeys.fs and docs/REDIS-SCHEMA.md; the scripts
+// are Lua/*.lua with their wrappers in RedisScripts.fs; changes that span entities are single-slot
+// steps (RedisSteps.fs) in an order that holds up under concurrency and crashes; the streams this
+// instance reads come through RedisFeeds.fs; liveness and sweeps are RedisLiveness.fs.
 
 open System
+open System.Collections.Generic
 open System.Diagnostics
 open System.Runtime.ExceptionServices
 open System.Threading.Tasks
@@ -45,7 +19,7 @@ open RedisCalls
 /// re-written after Redis lost them; `warn` logs what is dropped, or fails in the background.
 /// Calls block their thread until Redis answers (at most the sync timeout): make them from the
 /// server's own threads, never from pool threads, which also read Redis' sockets. `metrics`
-/// (a throwaway set when not given) gets the blocking calls' round trips, the bus's counts and
+/// (a throwaway set when not given) gets the blocking calls' round trips, the streams' counts and
 /// the time Redis was away.
 type RedisBackend
     (
@@ -54,16 +28,28 @@ type RedisBackend
         historyLimit: int,
         localSessions: unit -> (Username * SessionId * RoomName) list,
         warn: string -> unit,
-        ?metrics: ServerMetrics
+        ?metrics: ServerMetrics,
+        ?clock: unit -> int64
     ) =
     let metrics = defaultArg metrics (ServerMetrics())
+
+    let clock =
+        defaultArg clock (fun () -> DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())
+
     let db = muxer.GetDatabase()
-    let sub = muxer.GetSubscriber()
-    let liveness = new RedisLiveness(muxer, serverId, localSessions, warn, metrics)
     let mutable listener: BusEvent -> unit = ignore
-    let mutable subscribed: ChannelMessageQueue = null
-    let mutable receiver: RedisBus option = None
+    let feeds = new RedisFeeds(muxer, serverId, (fun () -> listener), warn, metrics)
+    let steps = RedisSteps(muxer, feeds, historyLimit, clock)
+    let mutable started = false
     let mutable disposed = false
+
+    // The generation of each local session (its user's claim count), which its entries carry.
+    let generations =
+        System.Collections.Concurrent.ConcurrentDictionary<SessionId, int64>()
+
+    // The users this instance's sessions follow, per publisher: a publisher's feed is watched
+    // while one of them is logged in here.
+    let following = Dictionary<Username, HashSet<Username>>()
 
     /// A blocking call that goes to Redis, timed; none is made (nor timed) while disconnected.
     let timed (f: unit -> 'a) : 'a =
@@ -77,26 +63,30 @@ type RedisBackend
         finally
             metrics.RedisCall (Stopwatch.GetElapsedTime start).TotalSeconds
 
-    let guard f = timed (fun () -> guarded muxer f)
-    let limitArg = RedisValue.op_Implicit historyLimit
+    let unwrap (e: exn) =
+        match e with
+        | :? AggregateException as a when not (isNull a.InnerException) -> a.InnerException
+        | e -> e
 
-    /// What a room message's script call came to: its id, or why it was not sent.
-    let sayOutcome =
-        Func<Task<RedisResult>, MsgId>(fun sent ->
-            match sent.Exception with
-            | null ->
-                match MsgId.tryCreate (string sent.Result) with
-                | Some id -> id
-                | None -> failwithf "XADD returned a malformed id %O" sent.Result
-            | e ->
-                match e.InnerException with
+    /// Waits for a task of the Redis wing; its failures as the port's.
+    let wait (t: Task<'a>) : 'a =
+        timed (fun () ->
+            try
+                t.GetAwaiter().GetResult()
+            with e ->
+                match unwrap e with
                 | Transient reason -> raise (BackendUnavailable(redacted muxer reason))
-                | inner ->
-                    ExceptionDispatchInfo.Capture(inner).Throw()
-                    Unchecked.defaultof<MsgId>)
+                | _ -> reraise ())
 
-    let eval script keys args =
-        timed (fun () -> eval muxer script keys args)
+    let waitDone (t: Task) =
+        wait (
+            t.ContinueWith(
+                Func<Task, unit>(fun t -> t.GetAwaiter().GetResult()),
+                TaskContinuationOptions.ExecuteSynchronously
+            )
+        )
+
+    let guard f = timed (fun () -> guarded muxer f)
 
     let usersOf (values: RedisValue[]) =
         values
@@ -104,15 +94,58 @@ type RedisBackend
         |> Array.sortBy Username.value
         |> List.ofArray
 
-    /// On the multiplexer's ordered message queue: one event at a time, in bus order.
-    let deliver (line: string) =
-        match BusCodec.decode line with
-        | Some event ->
-            try
-                listener event
-            with e ->
-                warn (sprintf "bus listener failed on %A: %O" event e)
-        | None -> warn (sprintf "dropped a malformed bus line: %s" (string line))
+    let counter (value: RedisValue) =
+        match Int32.TryParse(string value) with
+        | true, n -> n
+        | _ -> 0
+
+    /// Watches the publishers `user` follows (at login, and `/subscribe`); `Unfollow` undoes it.
+    let follow (user: Username) (targets: Username list) =
+        for target in targets do
+            let fresh =
+                lock following (fun () ->
+                    match following.TryGetValue target with
+                    | true, set -> set.Add user
+                    | _ ->
+                        following[target] <- HashSet [ user ]
+                        true)
+
+            if fresh then
+                try
+                    feeds.Watch(PublisherFeed target)
+                with _ ->
+                    lock following (fun () -> following[target].Remove user |> ignore)
+                    reraise ()
+
+    let unfollow (user: Username) (targets: Username list) =
+        for target in targets do
+            let removed =
+                lock following (fun () ->
+                    match following.TryGetValue target with
+                    | true, set -> set.Remove user
+                    | _ -> false)
+
+            if removed then
+                feeds.Unwatch(PublisherFeed target)
+
+    let followedBy (user: Username) =
+        lock following (fun () -> [
+            for KeyValue(target, set) in following do
+                if set.Contains user then
+                    target
+        ])
+
+    let liveness =
+        new RedisLiveness(
+            muxer,
+            serverId,
+            steps,
+            localSessions,
+            (fun (sid, generation) -> generations[sid] <- generation),
+            (fun (user, sid) -> listener (BusEvent.Kicked(user, sid))),
+            warn,
+            metrics
+        )
 
     // The library's own trouble (a reader or heartbeat that failed) is reported only here.
     let onInternalError =
@@ -120,7 +153,17 @@ type RedisBackend
             logged warn "redis internal error report" (fun () ->
                 warn (sprintf "redis client internal error in %s: %O" e.Origin e.Exception)))
 
-    do muxer.InternalError.AddHandler onInternalError
+    let onFailed =
+        EventHandler<ConnectionFailedEventArgs>(fun _ e ->
+            logged warn "redis link report" (fun () ->
+                if e.ConnectionType = ConnectionType.Subscription then
+                    warn "redis subscription link lost; what is sent meanwhile is read back from the streams"
+                else
+                    warn (sprintf "redis connection lost (%O); commands answer ERR UNAVAILABLE" e.FailureType)))
+
+    do
+        muxer.InternalError.AddHandler onInternalError
+        muxer.ConnectionFailed.AddHandler onFailed
 
     /// The multiplexer to make a RedisBackend with: see RedisConnection.connect.
     static member connect (configuration: string) (timeout: TimeSpan) =
@@ -130,217 +173,261 @@ type RedisBackend
     static member connectTrusting (caFile: string option) (configuration: string) (timeout: TimeSpan) =
         RedisConnection.connectTrusting caFile configuration timeout
 
+    /// How many streams this instance reads now (rooms with local members, followed publishers).
+    member _.Feeds = feeds.Count
+
     interface IChatBackend with
         member _.PasswordHash user =
             let v =
-                guard (fun () -> db.HashGet(key (RedisKeys.user user), value "hash", CommandFlags.None))
+                guard (fun () -> db.HashGet(key (RedisKeys.account user), value "hash", CommandFlags.None))
 
             if v.IsNull then None else Some(string v)
 
         member _.CreateAccount(user, hash) =
             guard (fun () ->
-                db.HashSet(key (RedisKeys.user user), value "hash", value hash, When.NotExists, CommandFlags.None))
+                db.HashSet(key (RedisKeys.account user), value "hash", value hash, When.NotExists, CommandFlags.None))
 
         member _.UserExists user =
-            guard (fun () -> db.KeyExists(key (RedisKeys.user user), CommandFlags.None))
+            guard (fun () -> db.KeyExists(key (RedisKeys.account user), CommandFlags.None))
 
+        // Two slots (the user's, the address'): two reads, sent together.
         member _.FailedLogins(user, address) =
-            let keys = [| key (RedisKeys.failedUser user); key (RedisKeys.failedAddress address) |]
+            let byUser = db.StringGetAsync(key (RedisKeys.failedUser user), CommandFlags.None)
 
-            let counts =
-                guard (fun () -> db.StringGet(keys, CommandFlags.None))
-                |> Array.map (fun v ->
-                    match Int32.TryParse(string v) with
-                    | true, n -> n
-                    | _ -> 0)
+            let byAddress =
+                db.StringGetAsync(key (RedisKeys.failedAddress address), CommandFlags.None)
 
-            counts[0], counts[1]
+            counter (wait byUser), counter (wait byAddress)
 
         member _.RecordFailedLogin(user, address) =
-            eval RedisScripts.failed [ RedisKeys.failedUser user; RedisKeys.failedAddress address ] [ "60" ]
-            |> ignore
+            let a = RedisScripts.countIn db (RedisKeys.failedUser user) 60
+            let b = RedisScripts.countIn db (RedisKeys.failedAddress address) 60
+            waitDone a
+            waitDone b
 
         member _.Registrations address =
-            let v =
-                guard (fun () -> db.StringGet(key (RedisKeys.registeredAddress address), CommandFlags.None))
-
-            match Int32.TryParse(string v) with
-            | true, n -> n
-            | _ -> 0
+            counter (guard (fun () -> db.StringGet(key (RedisKeys.registeredAddress address), CommandFlags.None)))
 
         member _.RecordRegistration address =
-            eval RedisScripts.failed [ RedisKeys.registeredAddress address ] [ "3600" ]
+            waitDone (RedisScripts.countIn db (RedisKeys.registeredAddress address) 3600)
+
+        // The server's sessions entry first: a crash after the claim leaves a trail a sweep follows.
+        member _.Claim(user, sid, policy) =
+            let u, s = value (Username.value user), value (SessionId.value sid)
+
+            guard (fun () -> db.HashSet(key (RedisKeys.serverSessions serverId), u, s, When.Always, CommandFlags.None))
             |> ignore
 
-        member _.Claim(user, sid, policy) =
-            let policy =
-                match policy with
-                | Reject -> "reject"
-                | ForceLogout -> "force-logout"
+            match wait (RedisScripts.claimName db user sid serverId (policy = Reject)) with
+            | HeldElsewhere ->
+                wait (RedisScripts.unsetIf db (RedisKeys.serverSessions serverId) user sid)
+                |> ignore
+
+                AlreadyOnline
+            | Taken(generation, previous) ->
+                generations[sid] <- generation
+                waitDone (steps.Online(user, sid, generation))
+
+                Claimed(
+                    previous
+                    |> Option.map (fun (old, server, rooms) -> {
+                        Sid = old
+                        Server = server
+                        Rooms = rooms
+                    })
+                )
+
+        member _.Evict(user, evicted) =
+            waitDone (steps.Kick(user, evicted.Sid, evicted.Server))
+
+            for room in evicted.Rooms do
+                waitDone (steps.Leave(user, evicted.Sid, room))
+
+            wait (RedisScripts.unsetIf db (RedisKeys.serverSessions evicted.Server) user evicted.Sid)
+            |> ignore
+
+        // Subscribed before entering: the entry and all after it reach this instance.
+        member _.Enter(user, sid) =
+            feeds.Watch(RoomFeed RoomName.lobby)
+
+            try
+                waitDone (steps.Enter(user, sid, generations.GetValueOrDefault(sid, 0L), RoomName.lobby))
+            with _ ->
+                feeds.Unwatch(RoomFeed RoomName.lobby)
+                reraise ()
+
+            let targets =
+                guard (fun () -> db.SetMembers(key (RedisKeys.follows user), CommandFlags.None))
+                |> usersOf
+
+            follow user targets
+
+        member _.Release(user, sid, room) =
+            let left = wait (steps.End(user, sid, serverId, [ room ]))
+            generations.TryRemove sid |> ignore
+            feeds.Unwatch(RoomFeed room)
+            unfollow user (followedBy user)
+            left
+
+        // The move is decided in the user's slot (fenced), then carried out: out of the room left,
+        // into the new one, and the session told it is done; a sweep finishes a move cut short.
+        member _.Move(user, sid, from, into) =
+            feeds.Watch(RoomFeed into)
 
             match
-                strings (eval RedisScripts.claim [] [ Username.value user; SessionId.value sid; serverId; policy ])
+                (try
+                    wait (RedisScripts.moveSession db user sid into)
+                 with _ ->
+                     feeds.Unwatch(RoomFeed into)
+                     reraise ())
             with
-            | [| "online" |] -> AlreadyOnline
-            | [| "claimed"; ""; _ |] -> Claimed None
-            | [| "claimed"; oldSid; oldRoom |] ->
-                match SessionId.tryCreate oldSid, RoomName.tryCreate oldRoom with
-                | Some s, Some r -> Claimed(Some(s, r))
-                | _ ->
-                    warn (sprintf "claim of %s replaced a malformed session %s/%s" (Username.value user) oldSid oldRoom)
-                    Claimed None
-            | other -> failwithf "unexpected reply from the claim script: %A" other
+            | None ->
+                feeds.Unwatch(RoomFeed into)
+                false
+            | Some(left, generation) ->
+                let left = defaultArg left from
+                waitDone (steps.Leave(user, sid, left))
+                waitDone (steps.Enter(user, sid, generation, into))
+                waitDone (RedisScripts.settleMove db user sid)
+                feeds.Unwatch(RoomFeed from)
+                true
 
-        member _.Release(user, sid) =
-            let r = eval RedisScripts.release [] [ Username.value user; SessionId.value sid ]
-            if r.IsNull then None else RoomName.tryCreate (string r)
-
-        member _.Move(user, sid, _from, into) =
-            // The room left is the one the session hash names, the shared truth.
-            let r =
-                eval RedisScripts.move [] [ Username.value user; SessionId.value sid; RoomName.value into ]
-
-            (int64 (string r)) = 1L
-
+        // Each room's size lives in its own slot: one read per room, sent together.
         member _.Rooms() =
-            strings (eval RedisScripts.rooms [] [])
-            |> Array.chunkBySize 2
-            |> Array.choose (function
-                | [| r; n |] -> RoomName.tryCreate r |> Option.map (fun r -> r, int n)
-                | _ -> None)
+            let names =
+                guard (fun () -> db.SetMembers(key RedisKeys.rooms, CommandFlags.None))
+                |> Array.choose (string >> RoomName.tryCreate)
+
+            let sizes =
+                names
+                |> Array.map (fun r -> db.HashLengthAsync(key (RedisKeys.members r), CommandFlags.None))
+
+            Array.zip names (sizes |> Array.map wait)
+            |> Array.filter (fun (_, n) -> n > 0L)
+            |> Array.map (fun (r, n) -> r, int n)
             |> Array.sortBy (fst >> RoomName.value)
             |> List.ofArray
 
         member _.Members room =
-            guard (fun () -> db.SetMembers(key (RedisKeys.room room), CommandFlags.None))
+            guard (fun () -> db.HashKeys(key (RedisKeys.members room), CommandFlags.None))
             |> usersOf
 
         member _.Online() =
-            guard (fun () -> db.SetMembers(key RedisKeys.online, CommandFlags.None))
+            guard (fun () -> db.HashKeys(key RedisKeys.online, CommandFlags.None))
             |> usersOf
 
+        // The target's followers (who receives) first, then the follower's list (what /subs shows):
+        // one step per slot; this instance watches the target before it can be sent anything.
         member _.Subscribe(follower, target) =
+            follow follower [ target ]
+
             guard (fun () ->
-                let tran = db.CreateTransaction(null)
+                db.SetAdd(key (RedisKeys.followers target), value (Username.value follower), CommandFlags.None))
+            |> ignore
 
-                tran.SetAddAsync(key (RedisKeys.follows follower), value (Username.value target), CommandFlags.None)
-                |> ignore
-
-                tran.SetAddAsync(key (RedisKeys.followers target), value (Username.value follower), CommandFlags.None)
-                |> ignore
-
-                tran.Execute(CommandFlags.None) |> ignore)
+            guard (fun () ->
+                db.SetAdd(key (RedisKeys.follows follower), value (Username.value target), CommandFlags.None))
+            |> ignore
 
         member _.Unsubscribe(follower, target) =
             guard (fun () ->
-                let tran = db.CreateTransaction(null)
+                db.SetRemove(key (RedisKeys.follows follower), value (Username.value target), CommandFlags.None))
+            |> ignore
 
-                tran.SetRemoveAsync(key (RedisKeys.follows follower), value (Username.value target), CommandFlags.None)
-                |> ignore
+            guard (fun () ->
+                db.SetRemove(key (RedisKeys.followers target), value (Username.value follower), CommandFlags.None))
+            |> ignore
 
-                tran.SetRemoveAsync(
-                    key (RedisKeys.followers target),
-                    value (Username.value follower),
-                    CommandFlags.None
-                )
-                |> ignore
-
-                tran.Execute(CommandFlags.None) |> ignore)
+            unfollow follower [ target ]
 
         member _.Subscriptions follower =
             guard (fun () -> db.SetMembers(key (RedisKeys.follows follower), CommandFlags.None))
             |> usersOf
 
         member _.Say(room, from, text, unixMs) =
-            let prefix, suffix = RedisBusTemplate.said room from text
-
-            let args = [|
-                limitArg
-                value (Username.value from)
-                RedisValue.op_Implicit (unixMs: int64)
-                value text
-                value prefix
-                value suffix
-            |]
-
             // Checked before issuing, so that an outage answers at once.
             if not muxer.IsConnected then
                 raise (BackendUnavailable "Redis is not connected")
 
+            let line = EventLine.encodeRoom (EventLine.RoomEvent.Said(from, text))
+
             // Not awaited here: the caller sends its next message at once, and only a failure has
-            // anything to do. The id is read on the library's thread, without a state machine.
-            issue(fun () ->
-                db.ScriptEvaluateAsync(RedisScripts.say, [| key (RedisKeys.history room) |], args, CommandFlags.None))
-                .ContinueWith(sayOutcome, TaskContinuationOptions.ExecuteSynchronously)
+            // anything to do.
+            (RedisScripts.sayIn db (steps.RoomStream room) line unixMs)
+                .ContinueWith(
+                    Func<Task<StreamPos>, MsgId>(fun sent ->
+                        match sent.Exception with
+                        | null -> (MsgId.tryCreate (StreamPos.render sent.Result)).Value
+                        | e ->
+                            match unwrap e with
+                            | Transient reason -> raise (BackendUnavailable(redacted muxer reason))
+                            | inner ->
+                                ExceptionDispatchInfo.Capture(inner).Throw()
+                                Unchecked.defaultof<MsgId>),
+                    TaskContinuationOptions.ExecuteSynchronously
+                )
 
+        // The recipients are the followers when it was sent; how many are online is read from
+        // their own slots, all at once.
         member _.Publish(from, text) =
-            let head, middle, tail = RedisBusTemplate.published from text
+            let id, recipients =
+                wait (
+                    RedisScripts.publishTo db (RedisKeys.followers from) (steps.PublicationStream from) text (clock ())
+                )
 
-            match strings (eval RedisScripts.publish [] [ Username.value from; head; middle; tail ]) with
-            | [| id; n |] when (MsgId.tryCreate id).IsSome -> (MsgId.tryCreate id).Value, int n
-            | other -> failwithf "unexpected reply from the publish script: %A" other
+            let online =
+                recipients
+                |> List.map (fun r -> db.KeyExistsAsync(key (RedisKeys.session r), CommandFlags.None))
+                |> List.filter wait
+                |> List.length
 
+            (MsgId.tryCreate (StreamPos.render id)).Value, online
+
+        // The stream holds presence events too: read back from its end until `count` messages.
         member _.History(room, count) =
-            // With MAXLEN ~ the stream may hold a little more than the limit; never show more.
             let n = min count historyLimit
+
+            let rec collect (before: string) (found: HistoryEntry list) =
+                if found.Length >= n then
+                    found
+                else
+                    let page =
+                        guard (fun () ->
+                            db.StreamRange(
+                                key (RedisKeys.roomLog room),
+                                value "-",
+                                value before,
+                                Nullable(2 * n + 10),
+                                Order.Descending,
+                                CommandFlags.None
+                            ))
+
+                    let messages = page |> Array.choose historyEntry |> List.ofArray
+                    let found = found @ messages
+
+                    if page.Length < 2 * n + 10 then
+                        found
+                    else
+                        collect ("(" + string page[page.Length - 1].Id) found
 
             if n <= 0 then
                 []
             else
-                guard (fun () ->
-                    db.StreamRange(
-                        key (RedisKeys.history room),
-                        value "-",
-                        value "+",
-                        Nullable n,
-                        Order.Descending,
-                        CommandFlags.None
-                    ))
-                |> Array.choose historyEntry
-                |> Array.rev
-                |> List.ofArray
-
-        member _.Announce event =
-            eval RedisScripts.announce [] [ BusCodec.encode event ] |> ignore
+                collect "+" [] |> List.truncate n |> List.rev
 
         member _.Listen handler =
             listener <- handler
 
-            if isNull subscribed then
-                let reliable = new RedisBus(muxer, deliver, warn, metrics)
-
-                try
-                    reliable.Start()
-                    // The ordered queue hands over one message at a time, in receive order: the
-                    // bus's order depends on it. What arrives before OnMessage waits in the queue.
-                    // After a reconnect the library subscribes this queue again by itself.
-                    let queue = guard (fun () -> sub.Subscribe(bus, CommandFlags.None))
-
-                    // The queue drops what a handler throws without a word: log it here.
-                    queue.OnMessage(fun (m: ChannelMessage) ->
-                        try
-                            reliable.Receive(string m.Message)
-                        with e ->
-                            warn (sprintf "bus message dropped by an unexpected error: %O" e))
-
-                    subscribed <- queue
-                    receiver <- Some reliable
-                with _ ->
-                    (reliable :> IDisposable).Dispose()
-                    reraise ()
+            if not started then
+                started <- true
+                guard (fun () -> feeds.Start())
 
     interface IDisposable with
         /// Stops listening and deregisters; the server released its sessions before.
         member _.Dispose() =
             if not disposed then
                 disposed <- true
-
-                try
-                    if not (isNull subscribed) then
-                        guard (fun () -> subscribed.Unsubscribe(CommandFlags.None))
-                with e ->
-                    warn (sprintf "could not unsubscribe from the bus: %s" e.Message)
-
-                receiver |> Option.iter (fun r -> (r :> IDisposable).Dispose())
+                (feeds :> IDisposable).Dispose()
                 muxer.InternalError.RemoveHandler onInternalError
+                muxer.ConnectionFailed.RemoveHandler onFailed
                 (liveness :> IDisposable).Dispose()

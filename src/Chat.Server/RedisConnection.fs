@@ -64,26 +64,23 @@ module internal RedisCalls =
             Some e.Message
         | _ -> None
 
-    /// One entry of a room's history stream (`from`, `ms`, `text`; the entry id is the MsgId), validated.
+    /// One message of a room's stream (entry `e` a said line, `ms`; the entry id is the MsgId),
+    /// validated; None for presence entries and anything malformed.
     let historyEntry (entry: StreamEntry) =
         let ms =
             match Int64.TryParse(string entry["ms"]) with
             | true, n -> Some n
             | _ -> None
 
-        let text = entry["text"]
-
-        match MsgId.tryCreate (string entry.Id), Username.tryCreate (string entry["from"]), ms with
-        | Some id, Some from, Some ms when not text.IsNull ->
+        match MsgId.tryCreate (string entry.Id), EventLine.decodeRoom (string entry["e"]), ms with
+        | Some id, Some(EventLine.RoomEvent.Said(from, text)), Some ms ->
             Some {
                 Id = id
                 From = from
                 UnixMs = ms
-                Text = string text
+                Text = text
             }
         | _ -> None
-
-    let bus = RedisChannel(RedisKeys.bus, RedisChannel.PatternMode.Literal)
 
     /// The library's report `reason` without the password (the multiplexer's configuration holds
     /// it): what a BackendUnavailable carries is logged.
@@ -100,17 +97,6 @@ module internal RedisCalls =
         with Transient reason ->
             raise (BackendUnavailable(redacted muxer reason))
 
-    let eval (muxer: ConnectionMultiplexer) script (keys: string list) (args: string list) =
-        guarded muxer (fun () ->
-            muxer
-                .GetDatabase()
-                .ScriptEvaluate(
-                    (script: string),
-                    keys |> List.map key |> Array.ofList,
-                    args |> List.map value |> Array.ofList,
-                    CommandFlags.None
-                ))
-
     /// Issues an asynchronous call; one that throws instead of returning a task gives a failed task,
     /// so callers have one place to look for errors.
     let issue (call: unit -> Task<'a>) : Task<'a> =
@@ -118,12 +104,6 @@ module internal RedisCalls =
             call ()
         with e ->
             Task.FromException<'a> e
-
-    let evalAsync (muxer: ConnectionMultiplexer) script (args: string list) =
-        issue (fun () ->
-            muxer
-                .GetDatabase()
-                .ScriptEvaluateAsync((script: string), [||], args |> List.map value |> Array.ofList, CommandFlags.None))
 
     /// Runs an event or timer handler of the library or the runtime: whatever it throws is logged
     /// (the library drops it silently, a timer would end the process) and goes no further.

@@ -9,14 +9,17 @@ open Chat.Domain
 open RedisCalls
 
 /// This server's presence in Redis, kept by a timer and the multiplexer's events: the alive key
-/// (refreshed every 3 s, lives 10 s), the sweep of dead servers (every 5 s), and re-writing the
-/// local sessions after Redis lost them. All of it runs asynchronously: the timer and the
+/// (refreshed every 3 s, lives 10 s), the sweep of dead servers and of empty rooms (every 5 s),
+/// and re-writing the local sessions after Redis lost them (or kicking those taken over). All of it runs asynchronously: the timer and the
 /// multiplexer's events fire on pool threads, which also read Redis' sockets, so they never wait.
 type internal RedisLiveness
     (
         muxer: ConnectionMultiplexer,
         serverId: string,
+        steps: RedisSteps,
         localSessions: unit -> (Username * SessionId * RoomName) list,
+        restored: SessionId * int64 -> unit,
+        kick: Username * SessionId -> unit,
         warn: string -> unit,
         metrics: ServerMetrics
     ) =
@@ -28,23 +31,22 @@ type internal RedisLiveness
     let mutable restorePending = 0
     let mutable background = Task.CompletedTask
 
-    let heartbeat () =
-        evalAsync muxer RedisScripts.heartbeat [ serverId; string aliveSeconds ] :> Task
+    let heartbeat () : Task =
+        task {
+            let! _ =
+                db.StringSetAsync(
+                    key (RedisKeys.alive serverId),
+                    value "1",
+                    Nullable(TimeSpan.FromSeconds(float aliveSeconds)),
+                    When.Always
+                )
 
-    let announceExited dead (t: string[]) =
-        match t |> Array.map Some with
-        | [| u; s; r |] ->
-            match
-                Option.bind Username.tryCreate u, Option.bind SessionId.tryCreate s, Option.bind RoomName.tryCreate r
-            with
-            | Some u, Some s, Some r ->
-                evalAsync muxer RedisScripts.announce [ BusCodec.encode (BusEvent.Exited(u, s, r)) ] :> Task
-            | _ ->
-                warn (sprintf "sweep of %s: no Exited for the malformed session %A" dead t)
-                Task.CompletedTask
-        | _ -> Task.CompletedTask
+            let! _ = db.SetAddAsync(key RedisKeys.servers, value serverId, CommandFlags.None)
+            ()
+        }
 
-    /// Removes the sessions of servers whose alive key lapsed and tells everyone they left.
+    /// Ends the sessions of servers whose alive key lapsed (each step fenced: two sweepers at once
+    /// end each session once), then forgets the server once it holds none.
     let sweep () =
         task {
             let! servers = db.SetMembersAsync(key RedisKeys.servers, CommandFlags.None)
@@ -53,22 +55,69 @@ type internal RedisLiveness
                 let! alive = db.KeyExistsAsync(key (RedisKeys.alive dead), CommandFlags.None)
 
                 if not alive then
-                    let! removed = evalAsync muxer RedisScripts.sweep [ dead ]
+                    let! held =
+                        db.HashGetAllAsync(key (RedisKeys.serverSessions dead), CommandFlags.None)
 
-                    for t in strings removed |> Array.chunkBySize 3 do
-                        do! announceExited dead t
+                    for entry in held do
+                        match Username.tryCreate (string entry.Name), SessionId.tryCreate (string entry.Value) with
+                        | Some user, Some sid ->
+                            let! _ = steps.End(user, sid, dead, [])
+                            ()
+                        | _ ->
+                            warn (sprintf "sweep of %s: dropped the malformed session entry %O" dead entry.Name)
 
-                    do! evalAsync muxer RedisScripts.forget [ dead ] :> Task
+                            let! _ =
+                                db.HashDeleteAsync(key (RedisKeys.serverSessions dead), entry.Name, CommandFlags.None)
+
+                            ()
+
+                    let! gone = RedisScripts.isForgotten db dead
+
+                    if gone then
+                        let! _ = db.SetRemoveAsync(key RedisKeys.servers, value dead, CommandFlags.None)
+                        ()
         }
 
-    /// After Redis lost data (restart, flush) or the link: register again, re-write local sessions.
+    /// Takes rooms without members out of the rooms index. Removed first, then checked again: an
+    /// entry that raced in meanwhile puts it back (an entry adds the room after its member).
+    let prune () =
+        task {
+            let! rooms = db.SetMembersAsync(key RedisKeys.rooms, CommandFlags.None)
+
+            for name in rooms do
+                match RoomName.tryCreate (string name) with
+                | Some room ->
+                    let! n = db.HashLengthAsync(key (RedisKeys.members room), CommandFlags.None)
+
+                    if n = 0L then
+                        let! _ = db.SetRemoveAsync(key RedisKeys.rooms, name, CommandFlags.None)
+                        let! again = db.HashLengthAsync(key (RedisKeys.members room), CommandFlags.None)
+
+                        if again > 0L then
+                            let! _ = db.SetAddAsync(key RedisKeys.rooms, name, CommandFlags.None)
+                            ()
+                | None ->
+                    let! _ = db.SetRemoveAsync(key RedisKeys.rooms, name, CommandFlags.None)
+                    ()
+        }
+
+    /// After Redis lost data (restart, flush, failover) or the link: register again and re-write the
+    /// local sessions; a session whose name another session holds now was taken over meanwhile.
     let restore () =
         task {
             do! heartbeat ()
 
-            for (u, s, r) in localSessions () do
-                let args = [ Username.value u; SessionId.value s; serverId; RoomName.value r ]
-                do! evalAsync muxer RedisScripts.restore args :> Task
+            for (user, sid, room) in localSessions () do
+                let! mine = RedisScripts.restoreSession db user sid serverId room
+
+                match mine with
+                | Some generation ->
+                    restored (sid, generation)
+                    let u, s = value (Username.value user), value (SessionId.value sid)
+                    let! _ = db.HashSetAsync(key (RedisKeys.serverSessions serverId), u, s, When.Always)
+                    do! steps.Online(user, sid, generation)
+                    do! steps.Enter(user, sid, generation, room)
+                | None -> kick (user, sid)
         }
 
     /// Starts background work unless some still runs (the next tick catches up); returns at once.
@@ -106,6 +155,7 @@ type internal RedisLiveness
 
                 if sweepDue then
                     do! sweep ()
+                    do! prune ()
             })
 
     // When the previous tick ran: the time since then counts as Redis' absence if it is away now.
@@ -152,6 +202,9 @@ type internal RedisLiveness
                 background.Wait(TimeSpan.FromSeconds 3.0) |> ignore
 
                 try
-                    eval muxer RedisScripts.leave [] [ serverId ] |> ignore
+                    db.KeyDelete(key (RedisKeys.alive serverId), CommandFlags.None) |> ignore
+
+                    if db.HashLength(key (RedisKeys.serverSessions serverId), CommandFlags.None) = 0L then
+                        db.SetRemove(key RedisKeys.servers, value serverId, CommandFlags.None) |> ignore
                 with e ->
                     warn (sprintf "could not deregister server %s from Redis: %s" serverId e.Message)

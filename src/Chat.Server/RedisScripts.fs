@@ -1,265 +1,216 @@
 namespace Chat.Server
 
 open System
+open System.IO
+open System.Threading.Tasks
+open StackExchange.Redis
 open Chat.Domain
 
-// The key names of the Redis schema (see RedisBackend.fs and docs/REDIS-SCHEMA.md). The Lua scripts
-// below build the same names from the same prefixes: they run on one Redis node (no Cluster), where
-// a script may touch keys it computes from what it reads.
-module internal RedisKeys =
-    let bus = "chat:bus"
-    let busEpoch = "chat:bus:epoch"
-    let busSeq = "chat:bus:seq"
-    let busLog = "chat:bus:log"
-    let user (u: Username) = "chat:user:" + Username.value u
-    let session (u: Username) = "chat:session:" + Username.value u
-    let online = "chat:online"
-    let room (r: RoomName) = "chat:room:" + RoomName.value r
-    let rooms = "chat:rooms"
-    let servers = "chat:servers"
-    let serverSessions (id: string) = "chat:server:" + id + ":sessions"
-    let alive (id: string) = "chat:server:" + id + ":alive"
-    let follows (u: Username) = "chat:follows:" + Username.value u
-    let followers (u: Username) = "chat:followers:" + Username.value u
-    let history (r: RoomName) = "chat:history:" + RoomName.value r
-    let failedUser (u: Username) = "chat:fail:u:" + Username.value u
-    let failedAddress (address: string) = "chat:fail:a:" + address
-    let registeredAddress (address: string) = "chat:register:a:" + address
+/// What the claim script found: the name was free or taken over (with the session it replaced),
+/// or, under `reject`, held by another session.
+type internal ClaimReply =
+    /// The session's generation (the user's claim count), and the session it replaced: its sid,
+    /// the server holding it, the rooms it is in.
+    | Taken of generation: int64 * previous: (SessionId * string * RoomName list) option
+    | HeldElsewhere
 
-/// Bus lines the scripts finish: the parts around what only the script knows (the id, the
-/// recipients), laid out as `BusCodec.encode` writes them (the codec is the one definition of the
-/// format; RedisBusTemplateTests checks both against it).
-module internal RedisBusTemplate =
-    // '~' is in no room or user name, so its first occurrence is the id field.
-    let private placeholder = MsgId.tryCreate "~id~" |> Option.get
+/// Where a stream's entry goes: its key, its channel, its cap, and the last id the caller saw.
+type internal StreamTarget = {
+    Key: string
+    Channel: string
+    Cap: int
+    Floor: StreamPos
+}
 
-    let private around (line: string) =
-        let i = line.IndexOf(MsgId.value placeholder, StringComparison.Ordinal)
-        line.Substring(0, i), line.Substring(i + (MsgId.value placeholder).Length)
-
-    /// prefix, suffix: the line is prefix + id + suffix. Joined here rather than cut from
-    /// `BusCodec.encode`, since every room message takes this path: one string less, and the text
-    /// copied once less. RedisBusTemplateTests holds it to the codec's layout.
-    let said (room: RoomName) (from: Username) (text: string) =
-        String.Concat("S\t", RoomName.value room, "\t"), String.Concat("\t", Username.value from, "\t", text)
-
-    /// head, middle, tail: the line is head + id + middle + recipients joined by ',' + tail.
-    let published from text =
-        let head, rest =
-            around (BusCodec.encode (BusEvent.Published(placeholder, from, text, [])))
-        // With no recipients their field is empty, right after the publisher's name.
-        let middle = "\t" + Username.value from + "\t"
-
-        if not (rest.StartsWith(middle, StringComparison.Ordinal)) then
-            failwith "BusCodec's Published layout changed: update RedisBusTemplate.published"
-
-        head, middle, rest.Substring middle.Length
-
-/// The Lua scripts, one EVAL each, so every multi-key change is atomic. Sessions are the hash
-/// chat:session:USER {sid, server, room}; the helpers keep the online, room, rooms and per-server
-/// sets in step with it.
+/// The Lua scripts (src/Chat.Server/Lua, embedded), one typed wrapper each: the wrapper names the
+/// script's keys and arguments and decodes its reply, so nothing else knows a script's layout.
+/// Every script touches the keys of one entity, so one Cluster slot; the keys come from RedisKeys.
 module internal RedisScripts =
-    /// How many bus events `chat:bus:log` keeps for instances that missed some (about a minute of
-    /// heavy traffic); enough to bridge a lost subscription or a Redis restart. A gap up to this
-    /// long is read back whole, `BusReadCount` entries at a time (RedisBus).
-    [<Literal>]
-    let BusLogLength = 100000
+    let private load (name: string) =
+        use stream =
+            typeof<ClaimReply>.Assembly.GetManifestResourceStream name
+            |> Option.ofObj
+            |> Option.defaultWith (fun () -> failwithf "the script %s is not embedded in the server" name)
 
-    /// How many `chat:bus:log` entries one read of a catch-up takes (one XRANGE ... COUNT).
-    [<Literal>]
-    let BusReadCount = 1000
+        use reader = new StreamReader(stream)
+        reader.ReadToEnd()
 
-    /// Every bus event goes out through `busPublish`: numbered (`chat:bus:seq`) within an epoch
-    /// (`chat:bus:epoch`, new whenever Redis lost its data), kept in `chat:bus:log` under that
-    /// number, then published as `<epoch> <seq> <line>`. Subscribers see gaps in the numbers and
-    /// read what they missed back from the log (RedisBus.fs).
-    let private bus =
-        """
-local function busPublish(line)
-  local epoch = redis.call('GET', 'chat:bus:epoch')
-  if not epoch then
-    local t = redis.call('TIME')
-    epoch = t[1] .. t[2]
-    redis.call('SET', 'chat:bus:epoch', epoch)
-    redis.call('DEL', 'chat:bus:log', 'chat:bus:seq')
-  end
-  local seq = redis.call('INCR', 'chat:bus:seq')
-  redis.call('XADD', 'chat:bus:log', 'MAXLEN', '~', """
-        + string BusLogLength
-        + """, seq .. '-1', 'e', line)
-  redis.call('PUBLISH', 'chat:bus', epoch .. ' ' .. seq .. ' ' .. line)
-end
-"""
+    let private withPreludes (preludes: string list) name =
+        String.concat "\n" (List.map load preludes @ [ load name ])
 
-    /// ARGV line: one bus event.
-    let announce = bus + "busPublish(ARGV[1])"
+    let private say = withPreludes [ "append.lua" ] "say.lua"
+    let private enter = withPreludes [ "append.lua"; "fence.lua" ] "enter.lua"
+    let private leave = withPreludes [ "append.lua"; "fence.lua" ] "leave.lua"
+    let private publish = withPreludes [ "append.lua" ] "publish.lua"
+    let private record = withPreludes [ "fence.lua" ] "record.lua"
+    let private unset = withPreludes [ "fence.lua" ] "unset.lua"
+    let private claim = load "claim.lua"
+    let private session = load "session.lua"
+    let private release = load "release.lua"
+    let private move = load "move.lua"
+    let private settle = load "settle.lua"
+    let private restore = load "restore.lua"
+    let private count = load "count.lua"
+    let private forget = load "forget.lua"
 
-    let private helpers =
-        bus
-        + """
-local function leaveRoom(user, room)
-  local key = 'chat:room:' .. room
-  redis.call('SREM', key, user)
-  if redis.call('SCARD', key) == 0 then redis.call('SREM', 'chat:rooms', room) end
-end
-local function enterRoom(user, room)
-  redis.call('SADD', 'chat:room:' .. room, user)
-  redis.call('SADD', 'chat:rooms', room)
-end
-local function session(user)
-  return redis.call('HMGET', 'chat:session:' .. user, 'sid', 'server', 'room')
-end
-local function endSession(user, s)
-  redis.call('DEL', 'chat:session:' .. user)
-  redis.call('SREM', 'chat:online', user)
-  if s[3] then leaveRoom(user, s[3]) end
-  if s[2] then redis.call('SREM', 'chat:server:' .. s[2] .. ':sessions', user) end
-end
-local function startSession(user, sid, server, room)
-  redis.call('HSET', 'chat:session:' .. user, 'sid', sid, 'server', server, 'room', room)
-  redis.call('SADD', 'chat:online', user)
-  redis.call('SADD', 'chat:server:' .. server .. ':sessions', user)
-  enterRoom(user, room)
-end
-"""
+    let private k (s: string) = RedisKey.op_Implicit s
+    let private v (s: string) = RedisValue.op_Implicit s
+    let private n (i: int64) = RedisValue.op_Implicit i
 
-    /// ARGV user, sid, server, policy -> {'online'} | {'claimed', old sid or '', old room or ''}
-    let claim =
-        helpers
-        + """
-local user, sid, server = ARGV[1], ARGV[2], ARGV[3]
-local existed = redis.call('EXISTS', 'chat:session:' .. user) == 1
-if existed and ARGV[4] == 'reject' then return {'online'} end
-local old = session(user)
-if existed then endSession(user, old) end
-startSession(user, sid, server, 'lobby')
-return {'claimed', old[1] or '', old[3] or ''}
-"""
+    let private run (db: IDatabase) script (keys: string list) (args: RedisValue list) : Task<RedisResult> =
+        try
+            db.ScriptEvaluateAsync(
+                (script: string),
+                keys |> List.map k |> Array.ofList,
+                Array.ofList args,
+                CommandFlags.None
+            )
+        with e ->
+            Task.FromException<RedisResult> e
 
-    /// ARGV user, sid -> the room, or nil when sid no longer owns the name (the fence).
-    let release =
-        helpers
-        + """
-local s = session(ARGV[1])
-if s[1] ~= ARGV[2] then return false end
-endSession(ARGV[1], s)
-return s[3]
-"""
+    let private map (f: RedisResult -> 'a) (t: Task<RedisResult>) =
+        t.ContinueWith(
+            Func<Task<RedisResult>, 'a>(fun t -> f (t.GetAwaiter().GetResult())),
+            TaskContinuationOptions.ExecuteSynchronously
+        )
 
-    /// ARGV user, sid, into -> 1, or 0 when sid no longer owns the name.
-    let move =
-        helpers
-        + """
-local user, sid, into = ARGV[1], ARGV[2], ARGV[3]
-local s = session(user)
-if s[1] ~= sid then return 0 end
-if s[3] then leaveRoom(user, s[3]) end
-enterRoom(user, into)
-redis.call('HSET', 'chat:session:' .. user, 'room', into)
-return 1
-"""
+    let private strings (r: RedisResult) : string[] = RedisResult.op_Explicit r
 
-    /// ARGV user, sid, server, room: rewrites a local session after Redis lost it; 0 when the hash
-    /// names another sid (a newer login won meanwhile).
-    let restore =
-        helpers
-        + """
-local user, sid = ARGV[1], ARGV[2]
-local s = session(user)
-if s[1] and s[1] ~= sid then return 0 end
-if s[1] then endSession(user, s) end
-startSession(user, sid, ARGV[3], ARGV[4])
-return 1
-"""
+    let private pos (r: RedisResult) =
+        match StreamPos.tryParse (string r) with
+        | Some p -> p
+        | None -> failwithf "a script returned the malformed stream id %O" r
 
-    /// ARGV dead server -> flat {user, sid, room, ...} of the sessions removed; nothing if it is alive.
-    let sweep =
-        helpers
-        + """
-local dead = ARGV[1]
-if redis.call('EXISTS', 'chat:server:' .. dead .. ':alive') == 1 then return {} end
-local key = 'chat:server:' .. dead .. ':sessions'
-local out = {}
-for _, user in ipairs(redis.call('SMEMBERS', key)) do
-  local s = session(user)
-  if s[2] == dead then
-    endSession(user, s)
-    table.insert(out, user); table.insert(out, s[1] or ''); table.insert(out, s[3] or '')
-  end
-end
-redis.call('DEL', key)
-return out
-"""
+    let private rooms (names: string list) =
+        names |> List.choose RoomName.tryCreate |> List.distinct
 
-    /// ARGV server: drops it from chat:servers once it is dead and holds no sessions.
-    let forget =
-        """
-local id = ARGV[1]
-if redis.call('EXISTS', 'chat:server:' .. id .. ':alive') == 0
-   and redis.call('SCARD', 'chat:server:' .. id .. ':sessions') == 0 then
-  redis.call('SREM', 'chat:servers', id)
-end
-return 0
-"""
+    let private streamArgs (s: StreamTarget) = [ v s.Channel; n (int64 s.Cap); v (StreamPos.render s.Floor) ]
 
-    /// ARGV server, ttl seconds: (re)registers a live server.
-    let heartbeat =
-        """
-redis.call('SET', 'chat:server:' .. ARGV[1] .. ':alive', '1', 'EX', ARGV[2])
-redis.call('SADD', 'chat:servers', ARGV[1])
-return 0
-"""
+    /// A room message; the entry id, which is the message id.
+    let sayIn (db: IDatabase) (log: StreamTarget) (line: string) (unixMs: int64) =
+        run db say [ log.Key ] (streamArgs log @ [ v line; n unixMs ]) |> map pos
 
-    /// ARGV server: a clean stop. With sessions left it stays listed, so others sweep them.
-    let leave =
-        """
-redis.call('DEL', 'chat:server:' .. ARGV[1] .. ':alive')
-if redis.call('SCARD', 'chat:server:' .. ARGV[1] .. ':sessions') == 0 then
-  redis.call('SREM', 'chat:servers', ARGV[1])
-end
-return 0
-"""
+    /// A session's entry in a room's members or the online index: `<generation>:<sid>`.
+    let entry (generation: int64) (sid: SessionId) =
+        string generation + ":" + SessionId.value sid
 
-    /// -> flat {room, members, ...} of the non-empty rooms, one consistent snapshot.
-    let rooms =
-        """
-local out = {}
-for _, r in ipairs(redis.call('SMEMBERS', 'chat:rooms')) do
-  local n = redis.call('SCARD', 'chat:room:' .. r)
-  if n > 0 then table.insert(out, r); table.insert(out, n) end
-end
-return out
-"""
+    /// The session enters the room: (members now, Some entry id, or None when it was there already
+    /// or a newer session of the user is).
+    let enterRoom (db: IDatabase) members (log: StreamTarget) (user: Username) (member': string) line unixMs =
+        run
+            db
+            enter
+            [ members; log.Key ]
+            ([ v (Username.value user); v member' ] @ streamArgs log @ [ v line; n unixMs ])
+        |> map (fun r ->
+            match strings r with
+            | [| count; "" |] -> int count, None
+            | [| count; id |] -> int count, StreamPos.tryParse id
+            | other -> failwithf "unexpected reply from the enter script: %A" other)
 
-    /// KEYS history; ARGV limit, from, ms, text, prefix, suffix -> the stream id, also the MsgId.
-    /// Appending and publishing in one script makes history order the delivery order.
-    let say =
-        bus
-        + """
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*',
-  'from', ARGV[2], 'ms', ARGV[3], 'text', ARGV[4])
-busPublish(ARGV[5] .. id .. ARGV[6])
-return id
-"""
+    /// The session leaves the room: Some entry id, or None when the room did not hold it.
+    let leaveRoom (db: IDatabase) members (log: StreamTarget) (user: Username) (sid: SessionId) line unixMs =
+        run
+            db
+            leave
+            [ members; log.Key ]
+            ([ v (Username.value user); v (SessionId.value sid) ]
+             @ streamArgs log
+             @ [ v line; n unixMs ])
+        |> map (fun r -> if r.IsNull then None else Some(pos r))
 
-    /// ARGV from, head, middle, tail -> {id, recipients}: the online followers at this instant.
-    let publish =
-        bus
-        + """
-local from = ARGV[1]
-local id = tostring(redis.call('INCR', 'chat:pubseq:' .. from))
-local rs = redis.call('SINTER', 'chat:followers:' .. from, 'chat:online')
-busPublish(ARGV[2] .. id .. ARGV[3] .. table.concat(rs, ',') .. ARGV[4])
-return {id, #rs}
-"""
+    /// A publication: its id and recipients (the publisher's followers when it was sent).
+    let publishTo (db: IDatabase) followers (log: StreamTarget) (text: string) (unixMs: int64) =
+        run
+            db
+            publish
+            [ followers; log.Key ]
+            (streamArgs log @ [ v EventLine.publicationHead; v "\t"; v text; n unixMs ])
+        |> map (fun r ->
+            match strings r |> List.ofArray with
+            | id :: recipients ->
+                match StreamPos.tryParse id with
+                | Some id -> id, recipients |> List.choose Username.tryCreate
+                | None -> failwithf "the publish script returned the malformed id %s" id
+            | [] -> failwith "the publish script returned nothing")
 
-    /// KEYS counters; ARGV window seconds: counts a failed login (or an account created, with its
-    /// own window); a counter's window starts when it is created.
-    let failed =
-        """
-for _, k in ipairs(KEYS) do
-  redis.call('INCR', k)
-  if redis.call('TTL', k) < 0 then redis.call('EXPIRE', k, ARGV[1]) end
-end
-return 0
-"""
+    let claimName (db: IDatabase) (user: Username) (sid: SessionId) (server: string) (reject: bool) =
+        let policy = if reject then "reject" else "force-logout"
+
+        run db claim [ RedisKeys.session user; RedisKeys.claims user ] [
+            v (SessionId.value sid)
+            v server
+            v policy
+            v (RoomName.value RoomName.lobby)
+        ]
+        |> map (fun r ->
+            match strings r with
+            | [| "online" |] -> HeldElsewhere
+            | [| "claimed"; gen; ""; _; _; _ |] -> Taken(int64 gen, None)
+            | [| "claimed"; gen; old; server; room; leaving |] ->
+                Taken(
+                    int64 gen,
+                    SessionId.tryCreate old
+                    |> Option.map (fun old -> old, server, rooms [ room; leaving ])
+                )
+            | other -> failwithf "unexpected reply from the claim script: %A" other)
+
+    /// The rooms the session is in (its room, and the one a move is leaving), while it owns the name.
+    let sessionRooms (db: IDatabase) (user: Username) (sid: SessionId) =
+        run db session [ RedisKeys.session user ] [ v (SessionId.value sid) ]
+        |> map (fun r ->
+            if r.IsNull then
+                None
+            else
+                Some(rooms (List.ofArray (strings r))))
+
+    /// Ends the session if sid still owns the name; true when it did.
+    let releaseName (db: IDatabase) (user: Username) (sid: SessionId) =
+        run db release [ RedisKeys.session user ] [ v (SessionId.value sid) ]
+        |> map (fun r -> int64 r = 1L)
+
+    /// Records the move in the session; Some (the room left, the session's generation), or None
+    /// when sid no longer owns the name.
+    let moveSession (db: IDatabase) (user: Username) (sid: SessionId) (into: RoomName) =
+        run db move [ RedisKeys.session user ] [ v (SessionId.value sid); v (RoomName.value into) ]
+        |> map (fun r ->
+            if r.IsNull then
+                None
+            else
+                match strings r with
+                | [| left; gen |] -> Some(RoomName.tryCreate left, int64 gen)
+                | other -> failwithf "unexpected reply from the move script: %A" other)
+
+    let settleMove (db: IDatabase) (user: Username) (sid: SessionId) =
+        run db settle [ RedisKeys.session user ] [ v (SessionId.value sid) ] :> Task
+
+    /// Re-writes a local session Redis lost; its generation, or None when another session holds
+    /// the name now.
+    let restoreSession (db: IDatabase) (user: Username) (sid: SessionId) (server: string) (room: RoomName) =
+        run db restore [ RedisKeys.session user; RedisKeys.claims user ] [
+            v (SessionId.value sid)
+            v server
+            v (RoomName.value room)
+        ]
+        |> map (fun r ->
+            match int64 r with
+            | 0L -> None
+            | gen -> Some gen)
+
+    /// Removes the user's entry from the hash if it is this session's; true when it did.
+    let unsetIf (db: IDatabase) (hash: string) (user: Username) (sid: SessionId) =
+        run db unset [ hash ] [ v (Username.value user); v (SessionId.value sid) ]
+        |> map (fun r -> int64 r = 1L)
+
+    /// Writes the user's entry in an index hash unless one of a later claim is there.
+    let recordIn (db: IDatabase) (hash: string) (user: Username) (member': string) =
+        run db record [ hash ] [ v (Username.value user); v member' ] :> Task
+
+    /// Counts one more in a counter whose window (seconds) starts with it.
+    let countIn (db: IDatabase) (counter: string) (windowSeconds: int) =
+        run db count [ counter ] [ n (int64 windowSeconds) ] :> Task
+
+    /// True when the server is dead and holds no sessions.
+    let isForgotten (db: IDatabase) (server: string) =
+        run db forget [ RedisKeys.alive server; RedisKeys.serverSessions server ] []
+        |> map (fun r -> int64 r = 1L)

@@ -79,8 +79,7 @@ module MessageGenerators =
 
         Gen.oneof [
             Gen.map3 (fun u s r -> BusEvent.Entered(u, s, r)) u s r
-            Gen.map4 (fun u s f i -> BusEvent.Moved(u, s, f, i)) u s r r
-            Gen.map3 (fun u s r -> BusEvent.Exited(u, s, r)) u s r
+            Gen.map3 (fun u s r -> BusEvent.Left(u, s, r)) u s r
             Gen.map4 (fun r id u t -> BusEvent.Said(r, id, u, t)) r Gens.msgId u Gens.text
             Gen.map4 (fun id u t rs -> BusEvent.Published(id, u, t, rs)) Gens.msgId u Gens.text Gens.usernames
             Gen.map2 (fun u s -> BusEvent.Kicked(u, s)) u s

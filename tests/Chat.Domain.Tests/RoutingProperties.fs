@@ -30,8 +30,7 @@ let private anyId = Gen.choose (0, 9) |> Gen.map (string >> msgId)
 let private event =
     Gen.oneof [
         Gen.map2 (fun (s, u) r -> BusEvent.Entered(u, s, r)) anySession anyRoom
-        Gen.map3 (fun (s, u) f i -> BusEvent.Moved(u, s, f, i)) anySession anyRoom anyRoom
-        Gen.map2 (fun (s, u) r -> BusEvent.Exited(u, s, r)) anySession anyRoom
+        Gen.map2 (fun (s, u) r -> BusEvent.Left(u, s, r)) anySession anyRoom
         Gen.map3 (fun r id u -> BusEvent.Said(r, id, u, "t")) anyRoom anyId anyUser
         Gen.map3 (fun id u rs -> BusEvent.Published(id, u, "t", rs)) anyId anyUser (Gen.listOf anyUser)
         Gen.map (fun (s, u) -> BusEvent.Kicked(u, s)) anySession
@@ -86,8 +85,11 @@ let tests =
                 Routing.route (BusEvent.Kicked(users[0], s)) r = (r, [])))
 
         check
-            "moving into the room one is in changes nothing"
-            (withHistory (fun r _ s -> Routing.route (BusEvent.Moved(users[0], s, lobby, lobby)) r = (r, [])))
+            "leaving a room one is not in changes nobody's room"
+            (withHistory (fun r _ s ->
+                let r = Routing.detach s r
+                let r', _ = Routing.route (BusEvent.Left(users[0], s, lobby)) r
+                r' = r))
 
         check
             "only attached sessions are in rooms"

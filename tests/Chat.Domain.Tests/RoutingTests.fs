@@ -102,9 +102,10 @@ let tests =
             =! (three, []))
 
         testCase "moving tells the old room, then the new one" (fun () ->
-            let r, ds = Routing.route (BusEvent.Moved(alice, sa, lobby, games)) three
+            let r, left = Routing.route (BusEvent.Left(alice, sa, lobby)) three
+            let r, entered = Routing.route (BusEvent.Entered(alice, sa, games)) r
 
-            ds
+            left @ entered
             =! [
                 Deliver(set [ sb ], Sys(UserLeft(lobby, alice)))
                 Deliver(set [ sc ], Sys(UserJoined(games, alice)))
@@ -115,13 +116,23 @@ let tests =
             snd (Routing.route (BusEvent.Said(lobby, msgId "2", bob, "x")) r)
             =! [ Deliver(set [ sb ], Msg(lobby, msgId "2", bob, "x")) ])
 
-        testCase "moving into the same room is a no-op" (fun () ->
-            Routing.route (BusEvent.Moved(alice, sa, lobby, lobby)) three =! (three, []))
+        testCase
+            "the new room's entry seen before the old room's leave: the old room's traffic stops at once"
+            (fun () ->
+                let r, _ = Routing.route (BusEvent.Entered(alice, sa, games)) three
+                Routing.roomOf sa r =! Some games
 
-        testCase "exiting detaches and tells the others" (fun () ->
-            let r, ds = Routing.route (BusEvent.Exited(bob, sb, lobby)) three
+                snd (Routing.route (BusEvent.Said(lobby, msgId "2", bob, "x")) r)
+                =! [ Deliver(set [ sb ], Msg(lobby, msgId "2", bob, "x")) ]
+
+                let r', ds = Routing.route (BusEvent.Left(alice, sa, lobby)) r
+                ds =! [ Deliver(set [ sb ], Sys(UserLeft(lobby, alice))) ]
+                Routing.roomOf sa r' =! Some games)
+
+        testCase "leaving tells the others and keeps the session attached" (fun () ->
+            let r, ds = Routing.route (BusEvent.Left(bob, sb, lobby)) three
             ds =! [ Deliver(set [ sa ], Sys(UserLeft(lobby, bob))) ]
-            (Routing.isAttached sb r, Routing.roomOf sb r) =! (false, None))
+            (Routing.isAttached sb r, Routing.roomOf sb r) =! (true, None))
 
         testCase "a publish goes to the online recipients only" (fun () ->
             let pub =

@@ -20,6 +20,16 @@ module internal Given =
     let within = TimeSpan.FromSeconds 10.0
     let lobby = RoomName.lobby
 
+    /// What a login does with the port: claim, evict the session it replaced, enter the lobby.
+    /// None when refused; else the evicted session's sid and rooms, if any.
+    let login (b: IChatBackend) u s policy =
+        match b.Claim(u, s, policy) with
+        | AlreadyOnline -> None
+        | Claimed evicted ->
+            evicted |> Option.iter (fun e -> b.Evict(u, e))
+            b.Enter(u, s)
+            Some(evicted |> Option.map (fun e -> e.Sid, e.Rooms))
+
 open Given
 
 /// What a contract test works with: the backends it makes with `Backend` (through `create`, the
@@ -81,24 +91,24 @@ module BackendContract =
         <| fun (this: ContractScope) ->
             let b = this.Backend()
             let alice, first, second = user "alice", newSid (), newSid ()
-            Expect.equal (b.Claim(alice, first, Reject)) (Claimed None) "b.Claim(alice, first, Reject)"
-            Expect.equal (b.Claim(alice, second, Reject)) AlreadyOnline "b.Claim(alice, second, Reject)"
-            Expect.equal (b.Release(alice, second)) None "b.Release(alice, second)"
+            Expect.equal (login b alice first Reject) (Some None) "login alice, first, Reject"
+            Expect.equal (login b alice second Reject) None "login alice, second, Reject"
+            Expect.equal (b.Release(alice, second, lobby)) None "b.Release(alice, second)"
             Expect.equal (b.Online()) ([ alice ]) "b.Online()"
-            Expect.equal (b.Release(alice, first)) (Some lobby) "b.Release(alice, first)"
+            Expect.equal (b.Release(alice, first, lobby)) (Some lobby) "b.Release(alice, first)"
             Expect.isEmpty (b.Online()) "b.Online()"
 
         case "force-logout claim evicts the old session and returns its sid and room"
         <| fun (this: ContractScope) ->
             let b = this.Backend()
             let alice, first, second, den = user "alice", newSid (), newSid (), room "den"
-            Expect.equal (b.Claim(alice, first, ForceLogout)) (Claimed None) "b.Claim(alice, first, ForceLogout)"
+            Expect.equal (login b alice first ForceLogout) (Some None) "login alice, first, ForceLogout"
             Expect.isTrue (b.Move(alice, first, lobby, den)) "b.Move(alice, first, lobby, den)"
 
             Expect.equal
-                (b.Claim(alice, second, ForceLogout))
-                (Claimed(Some(first, den)))
-                "b.Claim(alice, second, ForceLogout)"
+                (login b alice second ForceLogout)
+                (Some(Some(first, [ den ])))
+                "login b alice second ForceLogout"
 
             Expect.isEmpty (b.Members den) "b.Members den"
             Expect.equal (b.Members lobby) ([ alice ]) "b.Members lobby"
@@ -109,13 +119,13 @@ module BackendContract =
         <| fun (this: ContractScope) ->
             let b = this.Backend()
             let alice, first, second = user "alice", newSid (), newSid ()
-            b.Claim(alice, first, ForceLogout) |> ignore
-            b.Claim(alice, second, ForceLogout) |> ignore
-            Expect.equal (b.Release(alice, first)) None "b.Release(alice, first)"
+            login b alice first ForceLogout |> ignore
+            login b alice second ForceLogout |> ignore
+            Expect.equal (b.Release(alice, first, lobby)) None "b.Release(alice, first)"
             Expect.equal (b.Online()) ([ alice ]) "b.Online()"
             Expect.equal (b.Members lobby) ([ alice ]) "b.Members lobby"
-            Expect.equal (b.Release(alice, second)) (Some lobby) "b.Release(alice, second)"
-            Expect.equal (b.Release(alice, second)) None "b.Release(alice, second)"
+            Expect.equal (b.Release(alice, second, lobby)) (Some lobby) "b.Release(alice, second)"
+            Expect.equal (b.Release(alice, second, lobby)) None "b.Release(alice, second)"
             Expect.isEmpty (b.Online()) "b.Online()"
             Expect.isEmpty (b.Rooms()) "b.Rooms()"
 
@@ -123,14 +133,14 @@ module BackendContract =
         <| fun (this: ContractScope) ->
             let b = this.Backend()
             let alice, first, second, den = user "alice", newSid (), newSid (), room "den"
-            b.Claim(alice, first, ForceLogout) |> ignore
-            b.Claim(alice, second, ForceLogout) |> ignore
+            login b alice first ForceLogout |> ignore
+            login b alice second ForceLogout |> ignore
             Expect.isFalse (b.Move(alice, first, lobby, den)) "b.Move(alice, first, lobby, den)"
             Expect.isEmpty (b.Members den) "b.Members den"
             Expect.equal (b.Members lobby) ([ alice ]) "b.Members lobby"
             Expect.isTrue (b.Move(alice, second, lobby, den)) "b.Move(alice, second, lobby, den)"
             Expect.equal (b.Members den) ([ alice ]) "b.Members den"
-            Expect.equal (b.Release(alice, second)) (Some den) "b.Release(alice, second)"
+            Expect.equal (b.Release(alice, second, den)) (Some den) "b.Release(alice, second)"
 
         case "rooms, members and online stay consistent through claims, moves and releases"
         <| fun (this: ContractScope) ->
@@ -148,7 +158,7 @@ module BackendContract =
                 (user "ann", newSid ()), (user "ben", newSid ()), (user "cat", newSid ())
 
             for u, s in [ ann, annSid; ben, benSid; cat, catSid ] do
-                Expect.equal (b.Claim(u, s, Reject)) (Claimed None) "b.Claim(u, s, Reject)"
+                Expect.equal (login b u s Reject) (Some None) "login u, s, Reject"
 
             Expect.isTrue
                 (b.Move(ben, benSid, lobby, x) && b.Move(cat, catSid, lobby, x))
@@ -157,13 +167,13 @@ module BackendContract =
             Expect.equal (rooms ()) ([ lobby, 1; x, 2 ]) "rooms ()"
             Expect.equal (b.Members x) ([ ben; cat ]) "b.Members x"
             Expect.equal (online ()) ([ ann; ben; cat ]) "online ()"
-            Expect.equal (b.Release(ben, benSid)) (Some x) "b.Release(ben, benSid)"
+            Expect.equal (b.Release(ben, benSid, x)) (Some x) "b.Release(ben, benSid)"
             Expect.equal (rooms ()) ([ lobby, 1; x, 1 ]) "rooms ()"
-            Expect.equal (b.Release(cat, catSid)) (Some x) "b.Release(cat, catSid)"
+            Expect.equal (b.Release(cat, catSid, x)) (Some x) "b.Release(cat, catSid)"
             Expect.isTrue (b.Move(ann, annSid, lobby, y)) "b.Move(ann, annSid, lobby, y)"
             Expect.equal (rooms ()) ([ y, 1 ]) "rooms ()"
             Expect.isEmpty (b.Members lobby) "b.Members lobby"
-            Expect.equal (b.Release(ann, annSid)) (Some y) "b.Release(ann, annSid)"
+            Expect.equal (b.Release(ann, annSid, y)) (Some y) "b.Release(ann, annSid)"
             Expect.isEmpty (rooms ()) "rooms ()"
             Expect.isEmpty (online ()) "online ()"
 
@@ -189,14 +199,25 @@ module BackendContract =
         <| fun (this: ContractScope) ->
             let b = this.Backend()
             let ann, den = user "ann", room "den"
+            // A member of den on this instance: its events come here.
+            let sid = newSid ()
+            login b ann sid Reject |> ignore
+            Expect.isTrue (b.Move(ann, sid, lobby, den)) "ann into den"
             let texts = [ for i in 1..30 -> sprintf "hello %d\twith a tab, é and ✓" i ]
             let ids = texts |> List.map (fun t -> b.Say(den, ann, t, now ()).Result)
             Expect.hasLength (List.distinct ids) texts.Length "List.distinct ids"
             let expected = List.map2 (fun id t -> BusEvent.Said(den, id, ann, t)) ids texts
-            this.WaitForEvents "every Said" (fun es -> es.Length >= texts.Length)
-            Expect.equal this.Events expected "this.Events"
 
-        case "publish counts only online followers and names them as recipients"
+            let said () =
+                this.Events
+                |> List.filter (function
+                    | BusEvent.Said _ -> true
+                    | _ -> false)
+
+            this.WaitForEvents "every Said" (fun _ -> (said ()).Length >= texts.Length)
+            Expect.equal (said ()) expected "the Said events"
+
+        case "publish counts only online followers and names the followers as recipients"
         <| fun (this: ContractScope) ->
             let b = this.Backend()
 
@@ -207,19 +228,28 @@ module BackendContract =
                 b.Subscribe(f, pat)
 
             for u in [ f1; f2; stranger ] do
-                b.Claim(u, newSid (), Reject) |> ignore
+                login b u (newSid ()) Reject |> ignore
 
             let id1, n1 = b.Publish(pat, "news")
             Expect.equal n1 2 "n1"
             b.Unsubscribe(f2, pat)
             let id2, n2 = b.Publish(pat, "more news")
             Expect.equal (n2, id2 <> id1) (1, true) "(n2, id2 <> id1)"
-            this.WaitForEvents "both Published" (fun es -> es.Length >= 2)
 
-            match this.Events with
+            let published () =
+                this.Events
+                |> List.filter (function
+                    | BusEvent.Published _ -> true
+                    | _ -> false)
+
+            this.WaitForEvents "both Published" (fun _ -> (published ()).Length >= 2)
+
+            // The recipients are the followers when it was sent; each instance delivers to those of
+            // them logged in there.
+            match published () with
             | [ BusEvent.Published(i1, p1, "news", r1); BusEvent.Published(i2, p2, "more news", r2) ] ->
-                Expect.equal (i1, p1, Set.ofList r1) (id1, pat, set [ f1; f2 ]) "(i1, p1, Set.ofList r1)"
-                Expect.equal (i2, p2, r2) (id2, pat, [ f1 ]) "(i2, p2, r2)"
+                Expect.equal (i1, p1, Set.ofList r1) (id1, pat, set [ f1; f2; offline ]) "(i1, p1, Set.ofList r1)"
+                Expect.equal (i2, p2, Set.ofList r2) (id2, pat, set [ f1; offline ]) "(i2, p2, r2)"
             | other -> failtest (sprintf "unexpected events %A" other)
 
         case "history keeps the last messages up to the limit, oldest first"
@@ -275,23 +305,53 @@ module BackendContract =
             Expect.equal (b.Registrations "::7") 1 "b.Registrations '::7'"
             Expect.equal (b.FailedLogins(user "ann", "10.0.0.7")) (1, 1) "failed logins apart"
 
-        case "announced events reach the listener in order"
+        case "logins, moves and releases reach the listener as each room's events, in the room's order"
         <| fun (this: ContractScope) ->
             let b = this.Backend()
             let ann, sid, den = user "ann", newSid (), room "den"
+            login b ann sid ForceLogout |> ignore
+            Expect.isTrue (b.Move(ann, sid, lobby, den)) "b.Move(ann, sid, lobby, den)"
+            Expect.equal (b.Release(ann, sid, den)) (Some den) "b.Release(ann, sid, den)"
 
-            let sent = [
-                BusEvent.Entered(ann, sid, lobby)
-                BusEvent.Moved(ann, sid, lobby, den)
-                BusEvent.Exited(ann, sid, den)
-                BusEvent.Kicked(ann, sid)
-            ]
+            let inRoom r =
+                this.Events
+                |> List.filter (function
+                    | BusEvent.Entered(_, _, x)
+                    | BusEvent.Left(_, _, x) -> x = r
+                    | _ -> false)
 
-            for e in sent do
-                b.Announce e
+            this.WaitForEvents "two events in each room" (fun _ ->
+                (inRoom lobby).Length >= 2 && (inRoom den).Length >= 2)
 
-            this.WaitForEvents "every announced event" (fun es -> es.Length >= sent.Length)
-            Expect.equal this.Events sent "this.Events"
+            Expect.equal (inRoom lobby) [ BusEvent.Entered(ann, sid, lobby); BusEvent.Left(ann, sid, lobby) ] "lobby"
+            Expect.equal (inRoom den) [ BusEvent.Entered(ann, sid, den); BusEvent.Left(ann, sid, den) ] "den"
+
+        case "a login that replaces a session kicks it and takes it out of its rooms"
+        <| fun (this: ContractScope) ->
+            let b = this.Backend()
+            let ann, first, second = user "ann", newSid (), newSid ()
+            login b ann first ForceLogout |> ignore
+            login b ann second ForceLogout |> ignore
+
+            this.WaitForEvents "the kick and the second entry" (fun es ->
+                List.contains (BusEvent.Kicked(ann, first)) es
+                && List.contains (BusEvent.Entered(ann, second, lobby)) es)
+
+            let lobbyEvents =
+                this.Events
+                |> List.filter (function
+                    | BusEvent.Entered _
+                    | BusEvent.Left _ -> true
+                    | _ -> false)
+
+            Expect.equal
+                lobbyEvents
+                [
+                    BusEvent.Entered(ann, first, lobby)
+                    BusEvent.Left(ann, first, lobby)
+                    BusEvent.Entered(ann, second, lobby)
+                ]
+                "the lobby's events"
     ]
 
 

@@ -145,12 +145,12 @@ module E2eRedisAccess =
 
                     // The accounts are in this Redis (read with the harness's own access).
                     Expect.equal
-                        (r.Command [ "EXISTS"; RedisKeys.user (Username.tryCreate an).Value ])
+                        (r.Command [ "EXISTS"; RedisKeys.account (Username.tryCreate an).Value ])
                         "1"
                         "a's account"
 
                     Expect.equal
-                        (r.Command [ "EXISTS"; RedisKeys.user (Username.tryCreate bn).Value ])
+                        (r.Command [ "EXISTS"; RedisKeys.account (Username.tryCreate bn).Value ])
                         "1"
                         "b's account"
 

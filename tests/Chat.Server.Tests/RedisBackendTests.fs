@@ -111,67 +111,71 @@ module RedisBackendTests =
                 let b = h.On "schema"
                 let ann, sid, den = user "ann", newSid (), room "den"
                 Expect.isTrue (b.CreateAccount(ann, "h")) "b.CreateAccount(ann, 'h')"
-                Expect.equal (h.Get [ "HGET"; "chat:user:ann"; "hash" ]) "h" "h.Get [ 'HGET'; 'chat:user:ann'; 'hash' ]"
-                b.Claim(ann, sid, Reject) |> ignore
-                b.Move(ann, sid, lobby, den) |> ignore
+                Expect.equal (h.Get [ "HGET"; "chat:{u:ann}:account"; "hash" ]) "h" "the account hash"
+                login b ann sid Reject |> ignore
+                Expect.isTrue (b.Move(ann, sid, lobby, den)) "b.Move(ann, sid, lobby, den)"
 
                 let session =
-                    [ "sid"; "server"; "room" ]
-                    |> List.map (fun f -> h.Get [ "HGET"; "chat:session:ann"; f ])
+                    [ "sid"; "server"; "room"; "gen" ]
+                    |> List.map (fun f -> h.Get [ "HGET"; "chat:{u:ann}:session"; f ])
 
-                Expect.equal session ([ SessionId.value sid; "schema"; "den" ]) "session"
+                Expect.equal session [ SessionId.value sid; "schema"; "den"; "1" ] "session"
 
-                for key in [ "chat:online"; "chat:room:den"; "chat:server:schema:sessions" ] do
-                    Expect.isTrue (h.IsMember key "ann") key
+                Expect.isNull
+                    (h.Get [ "HGET"; "chat:{u:ann}:session"; "leaving" ])
+                    "a finished move leaves nothing to leave"
 
-                Expect.isTrue
-                    (h.IsMember "chat:rooms" "den" && not (h.IsMember "chat:rooms" "lobby"))
-                    "h.IsMember 'chat:rooms' 'den' && not (h.IsMember 'chat:rooms' 'lobby')"
+                let entry = "1:" + SessionId.value sid
+                Expect.equal (h.Get [ "HGET"; "chat:{r:den}:members"; "ann" ]) entry "the room's members"
+                Expect.isNull (h.Get [ "HGET"; "chat:{r:lobby}:members"; "ann" ]) "left the lobby"
+                Expect.equal (h.Get [ "HGET"; "chat:{index}:online"; "ann" ]) entry "the online index"
 
-                Poll.until within "registration" (fun () -> h.IsMember "chat:servers" "schema")
+                Expect.equal
+                    (h.Get [ "HGET"; "chat:{s:schema}:sessions"; "ann" ])
+                    (SessionId.value sid)
+                    "the server's sessions"
 
-                Expect.inRange
-                    (int (h.Get [ "TTL"; "chat:server:schema:alive" ]))
-                    1
-                    10
-                    "int (h.Get [ 'TTL'; 'chat:server:schema:alive' ])"
+                Expect.isTrue (h.IsMember "chat:{index}:rooms" "den") "the rooms index"
+                Poll.until within "registration" (fun () -> h.IsMember "chat:{index}:servers" "schema")
+                Expect.inRange (int (h.Get [ "TTL"; "chat:{s:schema}:alive" ])) 1 10 "the alive key's TTL"
 
                 b.Subscribe(user "ben", ann)
 
                 Expect.isTrue
-                    (h.IsMember "chat:follows:ben" "ann" && h.IsMember "chat:followers:ann" "ben")
-                    "h.IsMember 'chat:follows:ben' 'ann' && h.IsMember 'chat:followers:ann' 'ben'"
+                    (h.IsMember "chat:{u:ben}:follows" "ann"
+                     && h.IsMember "chat:{u:ann}:followers" "ben")
+                    "follows and followers"
 
                 b.RecordFailedLogin(ann, "10.1.2.3")
 
-                for key in [ "chat:fail:u:ann"; "chat:fail:a:10.1.2.3" ] do
+                for key in [ "chat:{u:ann}:failed"; "chat:{a:10.1.2.3}:failed" ] do
                     Expect.inRange (int (h.Get [ "TTL"; key ])) 1 60 key
 
                 let id = b.Say(den, ann, "hi", 42L).Result
-
+                let log = (h.Get [ "XRANGE"; "chat:{r:den}:log"; "-"; "+" ]).Split '\n'
+                // The entry, then the move's: {p, e, ms} each, the said one last.
                 Expect.equal
-                    (h.Get [ "XRANGE"; "chat:history:den"; "-"; "+" ])
-                    (MsgId.value id + "\nfrom\nann\nms\n42\ntext\nhi")
-                    "h.Get [ 'XRANGE'; 'chat:history:den'; '-'; '+' ]"
+                    log[log.Length - 7 ..]
+                    [| MsgId.value id; "p"; log[log.Length - 14]; "e"; "S\tann\thi"; "ms"; "42" |]
+                    "the said entry"
 
-                b.Release(ann, sid) |> ignore
+                Expect.equal (h.Get [ "XLEN"; "chat:{r:den}:log" ]) "2" "the entry into den, and the message"
+
+                Expect.equal (b.Release(ann, sid, den)) (Some den) "b.Release(ann, sid, den)"
+                Expect.isNull (h.Get [ "HGET"; "chat:{index}:online"; "ann" ]) "offline"
                 b.Dispose()
-                Expect.isFalse (h.IsMember "chat:servers" "schema") "h.IsMember 'chat:servers' 'schema'"
+                Expect.isFalse (h.IsMember "chat:{index}:servers" "schema") "deregistered"
+                Expect.equal (h.Get [ "EXISTS"; "chat:{s:schema}:alive" ]) "0" "no alive key"
 
-                Expect.equal
-                    (h.Get [ "EXISTS"; "chat:server:schema:alive" ])
-                    "0"
-                    "h.Get [ 'EXISTS'; 'chat:server:schema:alive' ]"
-
-            case "two servers claiming one user at once leave exactly one session"
+            case "two servers logging one user in at once leave exactly one session, everywhere"
             <| fun (h: RedisHarness) ->
                 let backends = [| h.On "race-a"; h.On "race-b" |]
-                let rounds = 200
+                let rounds = 100
 
                 let policy i =
                     if i % 2 = 0 then ForceLogout else Reject
 
-                let results = Array2D.zeroCreate<SessionId * ClaimOutcome> 2 rounds
+                let results = Array2D.zeroCreate<SessionId * bool> 2 rounds
                 let failures = ConcurrentQueue<exn>()
                 use barrier = new Barrier(2)
 
@@ -181,7 +185,8 @@ module RedisBackendTests =
                             for i in 0 .. rounds - 1 do
                                 let sid = newSid ()
                                 barrier.SignalAndWait()
-                                results[k, i] <- sid, backends[k].Claim(user (sprintf "racer%d" i), sid, policy i)
+                                let won = login backends[k] (user (sprintf "racer%d" i)) sid (policy i)
+                                results[k, i] <- sid, won.IsSome
                         with e ->
                             failures.Enqueue e
                             barrier.RemoveParticipant())
@@ -192,30 +197,30 @@ module RedisBackendTests =
                 Expect.isEmpty failures "failures"
 
                 for i in 0 .. rounds - 1 do
+                    let u = sprintf "racer%d" i
                     let (sidA, a), (sidB, b) = results[0, i], results[1, i]
 
-                    let winner, server =
-                        match policy i, a, b with
-                        | Reject, Claimed None, AlreadyOnline -> sidA, "race-a"
-                        | Reject, AlreadyOnline, Claimed None -> sidB, "race-b"
-                        | ForceLogout, Claimed None, Claimed(Some(s, r)) when s = sidA && r = lobby -> sidB, "race-b"
-                        | ForceLogout, Claimed(Some(s, r)), Claimed None when s = sidB && r = lobby -> sidA, "race-a"
-                        | p, a, b -> failwithf "round %d (%A): %A / %A" i p a b
+                    match policy i with
+                    | Reject -> Expect.isTrue (a <> b) $"{u}: exactly one of two logins under reject"
+                    | ForceLogout -> Expect.isTrue (a && b) $"{u}: both logins succeed under force-logout"
 
-                    let u = sprintf "racer%d" i
-                    Expect.equal (h.Get [ "HGET"; "chat:session:" + u; "sid" ]) (SessionId.value winner) u
-                    Expect.equal (h.Get [ "HGET"; "chat:session:" + u; "server" ]) server u
-                    Expect.isTrue (h.IsMember "chat:online" u && h.IsMember "chat:room:lobby" u) u
+                    let owner = h.Get [ "HGET"; $"chat:{{u:{u}}}:session"; "sid" ]
+                    Expect.contains [ SessionId.value sidA; SessionId.value sidB ] owner u
+                    let gen = h.Get [ "HGET"; $"chat:{{u:{u}}}:session"; "gen" ]
+                    let entry = gen + ":" + owner
+                    // Whatever order the two logins' writes arrived in, the indexes name the winner.
+                    Expect.equal (h.Get [ "HGET"; "chat:{index}:online"; u ]) entry $"{u} online"
+                    Expect.equal (h.Get [ "HGET"; "chat:{r:lobby}:members"; u ]) entry $"{u} in the lobby"
 
                     let holders =
                         [ "race-a"; "race-b" ]
-                        |> List.filter (fun s -> h.IsMember ($"chat:server:{s}:sessions") u)
+                        |> List.filter (fun s -> h.Get [ "HEXISTS"; $"chat:{{s:{s}}}:sessions"; u ] = "1")
 
-                    Expect.equal holders ([ server ]) u
+                    Expect.equal holders.Length 1 $"{u}: one server holds the session"
 
-                Expect.equal (h.Get [ "SCARD"; "chat:online" ]) (string rounds) "h.Get [ 'SCARD'; 'chat:online' ]"
+                Expect.equal (h.Get [ "HLEN"; "chat:{index}:online" ]) (string rounds) "everyone online once"
 
-            case "every instance sees one total order, and each publisher's events in the order sent"
+            case "each room's events reach every instance in one order, once"
             <| fun (h: RedisHarness) ->
                 let instances = [ h.On "order-a"; h.On "order-b" ]
                 let seen = instances |> List.map (fun b -> b, ConcurrentQueue<BusEvent>())
@@ -223,53 +228,82 @@ module RedisBackendTests =
                 for b, q in seen do
                     b.Listen q.Enqueue
 
+                // Both instances have a member in each room: they read both rooms' streams.
+                let den, dot = room "den", room "dot"
+
+                for k, b in List.indexed instances do
+                    for r in [ den; dot ] do
+                        let u, s = user $"m{k}{RoomName.value r}", newSid ()
+                        login b u s Reject |> ignore
+                        Expect.isTrue (b.Move(u, s, lobby, r)) "moved in"
+
                 let n = 100
                 let failures = ConcurrentQueue<exn>()
-                // Room messages (EVAL) and announced events (PUBLISH) interleaved, from two publishers at once.
-                let publisher (b: IChatBackend) name =
+
+                let sender (b: IChatBackend) name (r: RoomName) =
                     Thread(fun () ->
                         try
                             for i in 1..n do
-                                if i % 2 = 0 then
-                                    b.Say(lobby, user name, string i, now ()).Result |> ignore
-                                else
-                                    let id = MsgId.tryCreate (string i) |> Option.get
-                                    b.Announce(BusEvent.Published(id, user name, string i, []))
+                                b.Say(r, user name, string i, now ()).Result |> ignore
                         with e ->
                             failures.Enqueue e)
 
-                let threads = List.map2 publisher instances [ "ann"; "bob" ]
+                let threads = [
+                    sender instances[0] "ann" den
+                    sender instances[1] "bob" den
+                    sender instances[1] "cat" dot
+                ]
+
                 threads |> List.iter (fun t -> t.Start())
                 threads |> List.iter (fun t -> t.Join())
                 Expect.isEmpty failures "failures"
 
-                for _, q in seen do
-                    Poll.until within "every event on every instance" (fun () -> q.Count >= 2 * n)
-
-                let orders = seen |> List.map (snd >> List.ofSeq)
-                Expect.equal (orders[1]) (orders[0]) "orders[1]"
-
-                let textsOf name =
-                    orders[0]
+                let said r (q: ConcurrentQueue<BusEvent>) =
+                    q
+                    |> List.ofSeq
                     |> List.choose (function
-                        | BusEvent.Said(_, _, from, text)
-                        | BusEvent.Published(_, from, text, _) when from = user name -> Some(int text)
+                        | BusEvent.Said(x, id, from, text) when x = r -> Some(id, Username.value from, int text)
                         | _ -> None)
 
-                for name in [ "ann"; "bob" ] do
-                    Expect.equal (textsOf name) ([ 1..n ]) name
+                for _, q in seen do
+                    Poll.until within "every message on every instance" (fun () ->
+                        (said den q).Length >= 2 * n && (said dot q).Length >= n)
 
-            case "malformed bus lines are dropped with a warning"
+                let orders = seen |> List.map (snd >> said den)
+                Expect.equal orders[1] orders[0] "one order of den's messages on both instances"
+                Expect.equal (orders[0] |> List.map (fun (id, _, _) -> id) |> List.distinct).Length (2 * n) "each once"
+
+                for name in [ "ann"; "bob" ] do
+                    let texts =
+                        orders[0]
+                        |> List.filter (fun (_, f, _) -> f = name)
+                        |> List.map (fun (_, _, t) -> t)
+
+                    Expect.equal texts [ 1..n ] name
+
+                let ids =
+                    orders[0]
+                    |> List.map (fun (id, _, _) -> StreamPos.tryParse (MsgId.value id) |> Option.get)
+
+                Expect.equal ids (List.sort ids) "ids ordered as delivered"
+
+            case "malformed channel messages are dropped with a warning"
             <| fun (h: RedisHarness) ->
                 let b = h.On "listener"
                 b.Listen h.Record
-                h.Get [ "PUBLISH"; "chat:bus"; "X\tnot a user!\tsid\tlobby" ] |> ignore
-                let kicked = BusEvent.Kicked(user "ann", newSid ())
-                b.Announce kicked
-                h.WaitForEvents "the Kicked" (List.contains kicked)
-                Expect.equal h.Events ([ kicked ]) "h.Events"
+                let ann, sid = user "ann", newSid ()
+                login b ann sid Reject |> ignore
+                h.WaitForEvents "ann's entry" (List.contains (BusEvent.Entered(ann, sid, lobby)))
+                h.Get [ "SPUBLISH"; "chat:{r:lobby}:events"; "not a framed entry" ] |> ignore
+                b.Say(lobby, ann, "after", now ()).Result |> ignore
+
+                h.WaitForEvents
+                    "the message after"
+                    (List.exists (function
+                        | BusEvent.Said _ -> true
+                        | _ -> false))
 
                 Expect.isTrue
                     (h.Warnings |> List.exists (fun w -> w.Contains "malformed"))
-                    "h.Warnings |> List.exists (fun w -> w.Contains 'malformed')"
+                    "a warning names the malformed message"
         ]

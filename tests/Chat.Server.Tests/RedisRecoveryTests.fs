@@ -15,48 +15,46 @@ module RedisRecoveryTests =
     [<Tests>]
     let tests =
         RedisSuite.tests "RedisRecoveryTests" [
-            case "a dead server's sessions are swept and announced as Exited"
+            case "a dead server's sessions are swept and announced as left"
             <| fun (h: RedisHarness) ->
                 let survivor = h.On "survivor"
                 survivor.Listen h.Record
-                let ann, annSid = user "ann", newSid ()
-                survivor.Claim(ann, annSid, Reject) |> ignore
+                let ann, annSid, den = user "ann", newSid (), room "den"
+                login survivor ann annSid Reject |> ignore
+                // The survivor has a member in den: it reads den's stream.
+                Expect.isTrue (survivor.Move(ann, annSid, lobby, den)) "ann into den"
                 let doomed = h.On "doomed"
-                let bob, bobSid, den = user "bob", newSid (), room "den"
-                doomed.Claim(bob, bobSid, Reject) |> ignore
+                let bob, bobSid = user "bob", newSid ()
+                login doomed bob bobSid Reject |> ignore
                 doomed.Move(bob, bobSid, lobby, den) |> ignore
-                Poll.until within "doomed registered" (fun () -> h.IsMember "chat:servers" "doomed")
+                Poll.until within "doomed registered" (fun () -> h.IsMember "chat:{index}:servers" "doomed")
                 // It goes without releasing its session, as a crashed server would.
                 doomed.Dispose()
-                h.Get [ "DEL"; "chat:server:doomed:alive" ] |> ignore
-                Expect.isTrue (h.IsMember "chat:servers" "doomed") "listed while it holds sessions"
+                h.Get [ "DEL"; "chat:{s:doomed}:alive" ] |> ignore
+                Expect.isTrue (h.IsMember "chat:{index}:servers" "doomed") "listed while it holds sessions"
 
-                Poll.until (TimeSpan.FromSeconds 20.0) "bob's Exited" (fun () ->
-                    List.contains (BusEvent.Exited(bob, bobSid, den)) h.Events)
+                Poll.until (TimeSpan.FromSeconds 20.0) "bob's leave" (fun () ->
+                    List.contains (BusEvent.Left(bob, bobSid, den)) h.Events)
 
-                Expect.equal (h.Get [ "EXISTS"; "chat:session:bob" ]) "0" "h.Get [ 'EXISTS'; 'chat:session:bob' ]"
-                Expect.equal (survivor.Online()) ([ ann ]) "survivor.Online()"
-                Expect.equal (survivor.Rooms()) ([ lobby, 1 ]) "survivor.Rooms()"
-                Poll.until within "doomed forgotten" (fun () -> not (h.IsMember "chat:servers" "doomed"))
-
-                Expect.equal
-                    (h.Get [ "HGET"; "chat:session:ann"; "sid" ])
-                    (SessionId.value annSid)
-                    "h.Get [ 'HGET'; 'chat:session:ann'; 'sid' ]"
+                Expect.equal (h.Get [ "EXISTS"; "chat:{u:bob}:session" ]) "0" "bob's session is gone"
+                Expect.equal (survivor.Online()) [ ann ] "survivor.Online()"
+                Expect.equal (survivor.Rooms()) [ den, 1 ] "survivor.Rooms()"
+                Poll.until within "doomed forgotten" (fun () -> not (h.IsMember "chat:{index}:servers" "doomed"))
+                Expect.equal (h.Get [ "HGET"; "chat:{u:ann}:session"; "sid" ]) (SessionId.value annSid) "ann untouched"
 
             case "after a flush and a reconnect the local sessions are written again"
             <| fun (h: RedisHarness) ->
                 let ann, annSid, den = user "ann", newSid (), room "den"
                 let cat, catSid = user "cat", newSid ()
                 let b = h.On("keeper", (fun () -> [ ann, annSid, den; cat, catSid, lobby ]))
-                b.Claim(ann, annSid, Reject) |> ignore
+                login b ann annSid Reject |> ignore
                 b.Move(ann, annSid, lobby, den) |> ignore
-                b.Claim(cat, catSid, Reject) |> ignore
+                login b cat catSid Reject |> ignore
                 h.Redis.FlushAll()
                 // Meanwhile cat logged in elsewhere: that newer session must survive the re-write.
                 h.Get [
                     "HSET"
-                    "chat:session:cat"
+                    "chat:{u:cat}:session"
                     "sid"
                     "newer"
                     "server"
@@ -69,40 +67,29 @@ module RedisRecoveryTests =
                 h.Get [ "CLIENT"; "KILL"; "TYPE"; "normal" ] |> ignore
 
                 Poll.until within "ann re-written" (fun () ->
-                    h.Get [ "HGET"; "chat:session:ann"; "sid" ] = SessionId.value annSid)
+                    h.Get [ "HGET"; "chat:{u:ann}:session"; "sid" ] = SessionId.value annSid)
 
-                Expect.equal
-                    (h.Get [ "HGET"; "chat:session:ann"; "room" ])
-                    "den"
-                    "h.Get [ 'HGET'; 'chat:session:ann'; 'room' ]"
+                Expect.equal (h.Get [ "HGET"; "chat:{u:ann}:session"; "room" ]) "den" "ann's room"
+                Poll.until within "ann back in den" (fun () -> h.Get [ "HEXISTS"; "chat:{r:den}:members"; "ann" ] = "1")
 
-                for key in [ "chat:online"; "chat:room:den"; "chat:server:keeper:sessions" ] do
-                    Expect.isTrue (h.IsMember key "ann") key
+                for hash in [ "chat:{index}:online"; "chat:{s:keeper}:sessions" ] do
+                    Expect.equal (h.Get [ "HEXISTS"; hash; "ann" ]) "1" hash
 
                 Expect.isTrue
-                    (h.IsMember "chat:rooms" "den" && h.IsMember "chat:servers" "keeper")
-                    "h.IsMember 'chat:rooms' 'den' && h.IsMember 'chat:servers' 'keeper'"
+                    (h.IsMember "chat:{index}:rooms" "den"
+                     && h.IsMember "chat:{index}:servers" "keeper")
+                    "indexed again"
 
-                Expect.equal
-                    (h.Get [ "EXISTS"; "chat:server:keeper:alive" ])
-                    "1"
-                    "h.Get [ 'EXISTS'; 'chat:server:keeper:alive' ]"
-
-                Expect.equal
-                    (h.Get [ "HGET"; "chat:session:cat"; "sid" ])
-                    "newer"
-                    "h.Get [ 'HGET'; 'chat:session:cat'; 'sid' ]"
-
-                Expect.isFalse
-                    (h.IsMember "chat:server:keeper:sessions" "cat")
-                    "h.IsMember 'chat:server:keeper:sessions' 'cat'"
+                Expect.equal (h.Get [ "EXISTS"; "chat:{s:keeper}:alive" ]) "1" "alive again"
+                Expect.equal (h.Get [ "HGET"; "chat:{u:cat}:session"; "sid" ]) "newer" "the newer session of cat stays"
+                Expect.equal (h.Get [ "HEXISTS"; "chat:{s:keeper}:sessions"; "cat" ]) "0" "cat is not kept's"
 
             case "while Redis is down calls fail fast with BackendUnavailable, and service resumes after"
             <| fun (h: RedisHarness) ->
                 let ann, annSid = user "ann", newSid ()
                 let b = h.On("phoenix", (fun () -> [ ann, annSid, lobby ]))
                 b.Listen h.Record
-                b.Claim(ann, annSid, Reject) |> ignore
+                login b ann annSid Reject |> ignore
 
                 let unavailable (f: unit -> unit) =
                     let clock = Stopwatch.StartNew()
@@ -132,8 +119,8 @@ module RedisRecoveryTests =
                     with BackendUnavailable _ ->
                         false)
 
-                Poll.until within "bus subscription restored" (fun () ->
-                    h.Get [ "PUBSUB"; "NUMSUB"; "chat:bus" ] = "chat:bus\n1")
+                Poll.until within "the lobby's subscription restored" (fun () ->
+                    h.Get [ "PUBSUB"; "SHARDNUMSUB"; "chat:{r:lobby}:events" ] = "chat:{r:lobby}:events\n1")
 
                 let id = b.Say(lobby, ann, "back", now ()).Result
                 h.WaitForEvents "Said after the restart" (List.contains (BusEvent.Said(lobby, id, ann, "back")))
