@@ -1,7 +1,6 @@
 namespace Chat.Domain
 
 open System
-open System.Globalization
 
 /// A Redis stream entry id `<ms>-<seq>`. Field order is the order: milliseconds, then sequence.
 [<Struct>]
@@ -11,10 +10,10 @@ module StreamPos =
     /// `0-0`: before any entry, the position of a cursor on an empty stream.
     let zero = { Millis = 0L; Sequence = 0L }
 
-    // Int64.TryParse alone would take signs, spaces and non-ASCII digits.
+    // Int64.TryParse alone would take signs and spaces; it refuses what overflows.
     let private number (s: string) =
         if s.Length > 0 && String.forall Char.IsAsciiDigit s then
-            match Int64.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture) with
+            match Int64.TryParse s with
             | true, n -> Some n
             | _ -> None
         else
@@ -22,12 +21,9 @@ module StreamPos =
 
     /// Digits, `-`, digits; anything else (a Redis reply is input) is None.
     let tryParse (text: string) =
-        match text with
-        | null -> None
-        | _ ->
-            match text.Split '-' with
-            | [| ms; seq |] -> Option.map2 (fun m s -> { Millis = m; Sequence = s }) (number ms) (number seq)
-            | _ -> None
+        match if isNull text then [||] else text.Split '-' with
+        | [| ms; seq |] -> Option.map2 (fun m s -> { Millis = m; Sequence = s }) (number ms) (number seq)
+        | _ -> None
 
     let render p = $"{p.Millis}-{p.Sequence}"
 
@@ -36,10 +32,7 @@ module StreamPos =
         if p.Sequence < Int64.MaxValue then
             { p with Sequence = p.Sequence + 1L }
         else
-            {
-                Millis = p.Millis + 1L
-                Sequence = 0L
-            }
+            { zero with Millis = p.Millis + 1L }
 
 /// One stream entry. `Prev` is the id that was the stream's last when this one was appended
 /// (zero for the first): it is what lets a reader tell a gap from a rewind.
@@ -72,25 +65,29 @@ type Cursor<'e> =
 module StreamCursor =
     let starting<'e> : Cursor<'e> = Starting Map.empty
 
+    /// From `last` to an entry after it (steps reversed). A Prev before `last` was written after
+    /// `last` was gone: the log was rewound behind us. A Prev after it, in a read, was trimmed.
+    let private onto last (e: StreamEntry<'e>) steps =
+        if e.Prev = last then
+            Step.Deliver e :: steps
+        elif e.Prev < last then
+            Step.Deliver e :: Step.Rewound(last, e.Prev) :: steps
+        else
+            Step.Deliver e :: Step.Lost(last, e.Prev) :: steps
+
     /// Deliver held entries in id order while they follow `last`; stop at the first gap.
     let rec private drain last (held: Map<StreamPos, StreamEntry<'e>>) steps =
         match Seq.tryHead held with
         | None -> last, held, steps
         | Some(KeyValue(id, _)) when id <= last -> drain last (Map.remove id held) steps
-        | Some(KeyValue(id, e)) when e.Prev = last -> drain id (Map.remove id held) (Step.Deliver e :: steps)
-        // Written after `last` was gone: the log was rewound behind us.
-        | Some(KeyValue(id, e)) when e.Prev < last ->
-            drain id (Map.remove id held) (Step.Deliver e :: Step.Rewound(last, e.Prev) :: steps)
+        | Some(KeyValue(id, e)) when e.Prev <= last -> drain id (Map.remove id held) (onto last e steps)
         | Some _ -> last, held, steps
 
     /// Drain, then read back the gap before whatever is still held. `steps` is reversed.
     let private resume last held steps =
         let last, held, steps = drain last held steps
-
-        if Map.isEmpty held then
-            Running(last, held, false), List.rev steps
-        else
-            Running(last, held, true), List.rev (Step.Fetch last :: steps)
+        let fetching = not held.IsEmpty
+        Running(last, held, fetching), List.rev (if fetching then Step.Fetch last :: steps else steps)
 
     /// The stream's last id, read right after subscribing (zero when empty).
     let start (tail: StreamPos) (c: Cursor<'e>) =
@@ -111,20 +108,11 @@ module StreamCursor =
     let fetched (after: StreamPos) (entries: StreamEntry<'e> list) (complete: bool) (c: Cursor<'e>) =
         match c with
         | Running(last, held, _) when after = last ->
-            let step (last, steps) (e: StreamEntry<'e>) =
-                if e.Id <= last then
-                    last, steps
-                elif e.Prev = last then
-                    e.Id, Step.Deliver e :: steps
-                elif e.Prev > last then
-                    e.Id, Step.Deliver e :: Step.Lost(last, e.Prev) :: steps
-                else
-                    e.Id, Step.Deliver e :: Step.Rewound(last, e.Prev) :: steps
-
-            let last, steps = List.fold step (last, []) entries
-            // An empty page is the log's end whatever the shell counted: no endless reads.
-            // After a complete read, a held entry that still does not follow was appended after
-            // the read began, so its gap is read again rather than called lost.
+            let last, steps =
+                ((last, []), entries)
+                ||> List.fold (fun (l, s) e -> if e.Id <= l then l, s else e.Id, onto l e s)
+            // An empty page ends the read whatever the shell counted. After the log's end, what is
+            // still held and does not follow was appended since the read began: read again, not lost.
             if complete || List.isEmpty entries then
                 resume last held steps
             else
