@@ -8,19 +8,6 @@ open Chat.Domain
 /// An exception, not a DU case: any call can hit it, and it is handled once, per command.
 exception BackendUnavailable of reason: string
 
-/// What happens when a user logs in while a session of theirs exists (on any instance).
-type DuplicateLoginPolicy =
-    /// The earlier session is told and closed; the new login succeeds.
-    | ForceLogout
-    /// The new login gets `ERR DUPLICATE_LOGIN`; the earlier session is untouched.
-    | Reject
-
-type ClaimOutcome =
-    /// The name is this session's now, in the lobby; `evicted` is the session it replaced, and its room.
-    | Claimed of evicted: (SessionId * RoomName) option
-    /// Reject policy: another session holds the name.
-    | AlreadyOnline
-
 type HistoryEntry = {
     Id: MsgId
     From: Username
