@@ -5,6 +5,7 @@ open System
 open System.Net
 open Microsoft.FSharp.Reflection
 open Argu
+open Chat.Domain
 
 type DuplicateLoginArg =
     | [<CustomCommandLine "force-logout">] Force_Logout

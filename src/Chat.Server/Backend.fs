@@ -8,27 +8,6 @@ open Chat.Domain
 /// An exception, not a DU case: any call can hit it, and it is handled once, per command.
 exception BackendUnavailable of reason: string
 
-/// What happens when a user logs in while a session of theirs exists (on any instance).
-type DuplicateLoginPolicy =
-    /// The earlier session is told and closed; the new login succeeds.
-    | ForceLogout
-    /// The new login gets `ERR DUPLICATE_LOGIN`; the earlier session is untouched.
-    | Reject
-
-/// The session a login took the name from: the server that holds it and the rooms it is in.
-type Evicted = {
-    Sid: SessionId
-    Server: string
-    Rooms: RoomName list
-}
-
-type ClaimOutcome =
-    /// The name is this session's now; `evicted` is the session it replaced (see `Evict`). The
-    /// session enters the lobby with `Enter`.
-    | Claimed of evicted: Evicted option
-    /// Reject policy: another session holds the name.
-    | AlreadyOnline
-
 type HistoryEntry = {
     Id: MsgId
     From: Username

@@ -43,66 +43,79 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
         with BackendUnavailable _ ->
             ctx.Retries.Add(what, step)
 
-    // Takes the name (the policy decides about an existing session), then tells everyone.
+    // Takes the name (the policy decides about an existing session); `Login.claimed` decides what
+    // follows, in order.
     let claim (attempt: LoginCommand) (user: Username) (success: OkReply) (state: Session) =
-        match backend.Claim(user, sid, ctx.Policy) with
-        | AlreadyOnline ->
-            metrics.Login(attempt, LoginOutcome.DuplicateRejected)
-            fail DuplicateLogin $"{Username.value user} is logged in elsewhere and this server rejects a second login"
-            state
-        | Claimed _ when not (ctx.Router.Attach(sid, user, outbox, Ok success)) ->
-            // A newer login took the name over while this one was claiming it.
-            metrics.Login(attempt, LoginOutcome.Ok)
-            reply success
-            outbox.SendLast(Sys(ForcedLogout Routing.forcedLogoutText))
-            closing <- true
-            state
-        | Claimed evicted ->
-            metrics.Login(attempt, LoginOutcome.Ok)
+        let ended =
+            match backend.Claim(user, sid, ctx.Policy) with
+            | AlreadyOnline -> Login.HeldElsewhere
+            | Claimed evicted when ctx.Router.Attach(sid, user, outbox, Ok success) -> Login.Taken evicted
+            | Claimed _ -> Login.Overtaken
 
-            match evicted with
-            | Some old ->
+        let decision = Login.claimed user success ended
+        metrics.Login(attempt, decision.Outcome)
+
+        let run state step =
+            match step with
+            | Login.Answer msg ->
+                send msg
+                state
+            | Login.Evict old ->
                 followUp $"evict {Username.value user} {SessionId.value old.Sid}" (fun () -> backend.Evict(user, old))
-            | None -> ()
-
-            followUp $"enter {Username.value user} {SessionId.value sid}" (fun () -> backend.Enter(user, sid))
+                state
+            | Login.Enter ->
+                followUp $"enter {Username.value user} {SessionId.value sid}" (fun () -> backend.Enter(user, sid))
+                state
             // The reply goes out with the entry (Routing.attachWelcomed).
-            ctx.Router.AwaitWelcome(sid, welcomeWait)
+            | Login.AwaitWelcome ->
+                ctx.Router.AwaitWelcome(sid, welcomeWait)
+                state
+            | Login.Start ->
+                ctx.Log.Info(
+                    "login",
+                    [
+                        "user", box (Username.value user)
+                        "peer", box peer
+                        "sid", box (SessionId.value sid)
+                    ]
+                )
 
-            ctx.Log.Info(
-                "login",
-                [
-                    "user", box (Username.value user)
-                    "peer", box peer
-                    "sid", box (SessionId.value sid)
-                ]
-            )
+                Session.evolve state (LoggedInAs(user, TokenBucket.full ctx.Limits.MsgRate (ctx.Now())))
+            | Login.CloseWith msg ->
+                outbox.SendLast msg
+                closing <- true
+                state
 
-            Session.evolve state (LoggedInAs(user, TokenBucket.full ctx.Limits.MsgRate (ctx.Now())))
+        List.fold run state decision.Steps
 
     // LOGIN <user> <password>
     let authenticate user password state =
         let byUser, byAddress = backend.FailedLogins(user, peer)
-        let limit = ctx.LoginFailures
 
-        if limit > 0 && (byUser >= limit || byAddress >= 4 * limit) then
-            metrics.Login(LoginCommand.Login, LoginOutcome.RateLimited)
+        match Login.admit ctx.LoginFailures byUser byAddress with
+        | Login.Refused(outcome, answer) ->
+            metrics.Login(LoginCommand.Login, outcome)
             metrics.Limited Limit.Login
-            fail RateLimited "too many failed logins; wait a minute and try again"
+            send answer
             state
-        else
-            let valid =
+        | Login.Admitted ->
+            let check =
                 match backend.PasswordHash user with
-                | Some hash -> ctx.Passwords.Verify(hash, password)
-                | None -> ctx.Passwords.VerifyNobody password
+                | Some hash when ctx.Passwords.Verify(hash, password) -> Login.Matches
+                | Some _ -> Login.WrongPassword
+                | None ->
+                    if ctx.Passwords.VerifyNobody password then
+                        Login.Matches
+                    else
+                        Login.UnknownUser
 
-            if valid then
-                claim LoginCommand.Login user (LoggedIn(user, RoomName.lobby)) state
-            else
+            match Login.verdict check with
+            | Login.ClaimName -> claim LoginCommand.Login user (LoggedIn(user, RoomName.lobby)) state
+            | Login.RecordFailure(outcome, answer) ->
                 backend.RecordFailedLogin(user, peer)
-                metrics.Login(LoginCommand.Login, LoginOutcome.AuthFailed)
+                metrics.Login(LoginCommand.Login, outcome)
                 ctx.Log.Info("login failed", [ "user", box (Username.value user); "peer", box peer ])
-                fail AuthFailed "unknown user or wrong password"
+                send answer
                 state
 
     // REGISTER <user> <password>
@@ -189,12 +202,13 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
             state
         // /join <room>, /leave
         | MoveRoom(user, from, into, success) ->
-            if backend.Move(user, sid, from, into) then
+            match Login.moved into success (backend.Move(user, sid, from, into)) with
+            | Login.Moved(answer, event) ->
                 ctx.Router.Intend(sid, into)
-                reply success
-                Session.evolve state (MovedTo into)
-            else
-                fail Unavailable "this session was taken over or expired; log in again"
+                send answer
+                Session.evolve state event
+            | Login.Fenced answer ->
+                send answer
                 state
         | Ask q ->
             query q

@@ -11,17 +11,6 @@ type LoginCommand =
     | Register
     | Resume
 
-/// How a login attempt (LOGIN, REGISTER, later RESUME) ended: the `outcome` label of
-/// `chat_logins_total`. RESUME's failures (unknown, expired, revoked token) are `AuthFailed`.
-[<RequireQualifiedAccess>]
-type LoginOutcome =
-    | Ok
-    | AuthFailed
-    | RateLimited
-    | DuplicateRejected
-    | UserExists
-    | Unavailable
-
 /// What was refused for going over a limit: the `limit` label of `chat_rate_limited_total`.
 [<RequireQualifiedAccess>]
 type Limit =

@@ -3,6 +3,7 @@ namespace Chat.Server.Tests
 open System.Collections.Generic
 open Expecto
 open Argu
+open Chat.Domain
 open Chat.Server
 
 /// `CHAT_*` variables through Argu's configuration reader (here a dictionary in its place): each
