@@ -20,7 +20,7 @@ dotnet fantomas --check src tests scripts bench
 step "build (restores through paket)"
 dotnet build Chat.sln -c Release -warnaserror --nologo -v quiet
 
-step "docker-compose.yml (docker-compose config)"
+step "compose files (docker-compose config)"
 ./scripts/check-compose.sh
 
 step "demo scenarios"
