@@ -92,6 +92,7 @@ module ClusterTopologyFaults =
     /// waits until every talker got a fresh line through; returns how long after the recovery.
     let private through (clock: Stopwatch, talkers: (string * Talker) list) (fault: unit -> unit) =
         waitAcked talkers 5 "every talker heard before the fault"
+        let started = clock.Elapsed
         fault ()
         let recovered = clock.Elapsed
 
@@ -104,6 +105,7 @@ module ClusterTopologyFaults =
                 else
                     None)
 
+        printfn $"every talker through again {(recovered + back - started).TotalSeconds:F1} s after the fault began"
         back
 
     let private flags = [ "--msg-rate"; "0" ]
@@ -175,8 +177,13 @@ module ClusterTopologyFaults =
 
                     for n in 1..3 do
                         waitAcked talkers (10 * n) $"every talker heard before cut {n}"
+                        let linked = redis.PubSubClients()
                         let killed = redis.KillPubSubClients()
                         printfn $"cut {n}: {killed} Pub/Sub connections closed"
+                        Expect.isGreaterThan killed 0 $"cut {n} closed the bus links"
+                        // The next cut once they are all back (the clients resubscribe by themselves).
+                        Poll.until (TimeSpan.FromSeconds 10.0) $"the Pub/Sub connections back after cut {n}" (fun () ->
+                            redis.PubSubClients() >= linked)
 
                     waitAcked talkers 40 "every talker heard after the cuts"
                     settle talkers

@@ -68,6 +68,15 @@ type RedisTopology =
         | Cluster c -> c.KillPubSubClients()
         | Sentinel s -> s.KillPubSubClients()
 
+    /// How many Pub/Sub connections the running data nodes have (`CLIENT LIST TYPE pubsub`).
+    member this.PubSubClients() =
+        this.Servers
+        |> List.filter _.IsRunning
+        |> List.sumBy (fun s ->
+            (s.Command [ "CLIENT"; "LIST"; "TYPE"; "pubsub" ])
+                .Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Length)
+
     interface IDisposable with
         member this.Dispose() =
             match this with
