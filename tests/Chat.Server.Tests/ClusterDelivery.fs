@@ -11,7 +11,7 @@ open ClusterTesting
 module ClusterDelivery =
     [<Tests>]
     let tests =
-        ClusterSuite.tests "ClusterDelivery" ([ "--msg-rate"; "0" ], 3, "deliv") [
+        ClusterSuite.onEachTopology "ClusterDelivery" ([ "--msg-rate"; "0" ], 3, "deliv") [
             case "room messages and presence events cross instances"
             <| fun (this: ClusterFixture) ->
 

@@ -60,7 +60,7 @@ module ClusterLogins =
 module ClusterForceLogout =
     [<Tests>]
     let tests =
-        ClusterSuite.tests "ClusterForceLogout" ([ "--duplicate-login"; "force-logout" ], 2, "force") [
+        ClusterSuite.onEachTopology "ClusterForceLogout" ([ "--duplicate-login"; "force-logout" ], 2, "force") [
             case "a login on another instance logs out the earlier session, and its cleanup spares the new one"
             <| fun (this: ClusterFixture) ->
 
@@ -165,7 +165,7 @@ module ClusterForceLogout =
 module ClusterRejectDuplicate =
     [<Tests>]
     let tests =
-        ClusterSuite.tests "ClusterRejectDuplicate" ([ "--duplicate-login"; "reject" ], 2, "reject") [
+        ClusterSuite.onEachTopology "ClusterRejectDuplicate" ([ "--duplicate-login"; "reject" ], 2, "reject") [
             case "a second login on another instance is refused and the earlier session is untouched"
             <| fun (this: ClusterFixture) ->
 

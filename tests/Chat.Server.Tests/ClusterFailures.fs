@@ -12,11 +12,11 @@ open ClusterTesting
 module ClusterFailures =
     [<Tests>]
     let tests =
-        ClusterSuite.perTest "ClusterFailures" [
+        ClusterSuite.perTestOnEach "ClusterFailures" [
             case "kill -9 of an instance: its sessions are swept within 30 s and the users log in elsewhere"
             <| fun (this: ClusterPerTest) ->
 
-                let redis = this.NewRedis()
+                let redis = this.NewTopology()
 
                 let c =
                     this.NewCluster(redis.Configuration, 2, [ "--duplicate-login"; "reject" ], "crash")
@@ -73,7 +73,7 @@ module ClusterFailures =
 
             case "SIGTERM of an instance removes its own sessions only"
             <| fun (this: ClusterPerTest) ->
-                let redis = this.NewRedis()
+                let redis = this.NewTopology()
                 let c = this.NewCluster(redis.Configuration, 2, [], "term")
                 let a, an = c.User(1, "a")
                 let b, bn = c.User(2, "b")

@@ -104,9 +104,10 @@ type Cluster(redis: string, count: int, flags: string list, idPrefix: string) =
             for n in Array.rev nodes do
                 (n :> IDisposable).Dispose()
 
-/// One Redis and one cluster for the tests of a list; clients closed after each test.
-type ClusterFixture(flags: string list, count: int, idPrefix: string) =
-    let redis = new RedisServer()
+/// One Redis of the kind `topology` and one cluster for the tests of a list; clients closed after
+/// each test.
+type ClusterFixture(topology: TopologyKind, flags: string list, count: int, idPrefix: string) =
+    let redis = RedisTopology.start topology
 
     let cluster =
         try
@@ -128,13 +129,20 @@ type ClusterFixture(flags: string list, count: int, idPrefix: string) =
             (redis :> IDisposable).Dispose()
 
 /// Each test starts its own Redis and cluster (these tests kill them); all stopped after it.
-type ClusterPerTest() =
+/// `NewTopology` starts a Redis of the kind `topology`; `NewRedis` always one redis-server.
+type ClusterPerTest(topology: TopologyKind) =
     let owned = Stack<IDisposable>()
     let clusters = List<Cluster>()
+
+    new() = new ClusterPerTest(TopologyKind.Single)
+
+    member _.Kind = topology
 
     member _.Own(d: #IDisposable) =
         owned.Push d
         d
+
+    member this.NewTopology() = this.Own(RedisTopology.start topology)
 
     member this.NewRedis(?aofDir: string) =
         this.Own(
@@ -168,11 +176,51 @@ type ClusterPerTest() =
                     ()
 
 module ClusterSuite =
-    /// The tests of `cases` in sequence, on one Redis and one cluster of `count` instances
+    /// The kinds of Redis the suites that run on each are run on: CHAT_TEST_TOPOLOGIES (names,
+    /// comma-separated: `single,cluster,sentinel`), all three when unset.
+    let topologies =
+        match Environment.GetEnvironmentVariable "CHAT_TEST_TOPOLOGIES" with
+        | null
+        | "" -> TopologyKind.All
+        | names ->
+            let wanted =
+                names.Split(',', StringSplitOptions.TrimEntries ||| StringSplitOptions.RemoveEmptyEntries)
+
+            TopologyKind.All |> List.filter (fun k -> Array.contains k.Name wanted)
+
+    // Lists side by side under no common label: the tests are named `name[kind].<case>`.
+    let unlabelled (lists: Test list) = Test.TestList(lists, FocusState.Normal)
+
+    /// `name[kind]`: the name of a suite's list on one kind of Redis.
+    let nameOn (name: string) (kind: TopologyKind) = $"{name}[{kind.Name}]"
+
+    /// The tests of `cases` in sequence, on one redis-server and one cluster of `count` instances
     /// (`--server-id <idPrefix><i>`, `flags`) started for them all.
     let tests (name: string) (flags: string list, count: int, idPrefix: string) (cases: Case<ClusterFixture> list) =
-        Harness.shared name (fun () -> new ClusterFixture(flags, count, idPrefix)) cases
+        Harness.shared name (fun () -> new ClusterFixture(TopologyKind.Single, flags, count, idPrefix)) cases
+
+    /// The tests of `tests`, once per kind of Redis in `topologies`: lists `name[kind]`, each on a
+    /// Redis of its kind and a cluster of its own.
+    let onEachTopology
+        (name: string)
+        (flags: string list, count: int, idPrefix: string)
+        (cases: Case<ClusterFixture> list)
+        =
+        unlabelled [
+            for kind in topologies ->
+                Harness.shared (nameOn name kind) (fun () -> new ClusterFixture(kind, flags, count, idPrefix)) cases
+        ]
 
     /// The tests of `cases` in sequence, each starting the Redis and clusters it needs.
     let perTest (name: string) (cases: Case<ClusterPerTest> list) =
         Harness.perTest name false (fun () -> new ClusterPerTest()) cases
+
+    /// `perTest` once per kind of Redis in `kinds` (`NewTopology` starts one of that kind): lists
+    /// `name[kind]`.
+    let perTestOn (kinds: TopologyKind list) (name: string) (cases: Case<ClusterPerTest> list) =
+        unlabelled [
+            for kind in kinds -> Harness.perTest (nameOn name kind) false (fun () -> new ClusterPerTest(kind)) cases
+        ]
+
+    /// `perTest` once per kind of Redis in `topologies`.
+    let perTestOnEach (name: string) (cases: Case<ClusterPerTest> list) = perTestOn topologies name cases

@@ -350,29 +350,3 @@ type RedisServer
                 Directory.Delete(workDir, true)
             with _ ->
                 ()
-
-/// What the servers under test use as Redis (their `--redis`). One redis-server today; the Redis
-/// Cluster and Sentinel fixtures of later issues become further cases here.
-[<RequireQualifiedAccess>]
-type RedisTopology =
-    /// One redis-server.
-    | Single of RedisServer
-
-    /// The value of the servers' `--redis`.
-    member this.Configuration =
-        match this with
-        | Single r -> r.Configuration
-
-    /// Every redis-server process of the topology.
-    member this.Servers =
-        match this with
-        | Single r -> [ r ]
-
-    interface IDisposable with
-        member this.Dispose() =
-            for r in this.Servers do
-                (r :> IDisposable).Dispose()
-
-module RedisTopology =
-    /// One fresh redis-server, nothing on disk.
-    let single () = RedisTopology.Single(new RedisServer())
