@@ -101,7 +101,7 @@ module ClusterRegisterRate =
                         $"REGISTER on node {node}"
 
                 Expect.stringStarts
-                    (this.Redis.Command [ "TTL"; "chat:register:a:127.0.0.1" ])
+                    (this.Redis.Command [ "TTL"; "chat:{a:127.0.0.1}:registered" ])
                     "3"
                     "the count expires within the hour"
         ]

@@ -126,7 +126,7 @@ module ClusterForceLogout =
                         Poll.until (TimeSpan.FromSeconds 10.0) $"at most one connection of {name} left" (fun () ->
                             (alive ()).Length <= 1)
                     with :? TimeoutException as e ->
-                        let session = this.Redis.Command [ "HGETALL"; $"chat:session:{name}" ]
+                        let session = this.Redis.Command [ "HGETALL"; $"chat:{{u:{name}}}:session" ]
                         // Which of them shared state still knows: a fenced /join tells.
                         let joins = [
                             for client, _ in outcome ->

@@ -67,7 +67,7 @@ module ClusterFailures =
 
                 Poll.until (TimeSpan.FromSeconds 10.0) "the dead server forgotten" (fun () ->
                     not (
-                        (redis.Command [ "SMEMBERS"; "chat:servers" ]).Split('\n')
+                        (redis.Command [ "SMEMBERS"; "chat:{index}:servers" ]).Split('\n')
                         |> Array.contains (c.Id 2)
                     ))
 
@@ -106,20 +106,14 @@ module ClusterFailures =
                 let online = users a |> List.filter (fun u -> List.contains u expected)
                 Expect.equal online ([ an; xn ]) "online"
 
-                Expect.equal
-                    (redis.Command [ "SMEMBERS"; "chat:server:term2:sessions" ])
-                    ""
-                    "redis.Command [ 'SMEMBERS'; 'chat:server:term2:sessions' ]"
+                Expect.equal (redis.Command [ "HKEYS"; "chat:{s:term2}:sessions" ]) "" "term2 holds no sessions"
+
+                Expect.equal (redis.Command [ "SMEMBERS"; "chat:{index}:servers" ]) "term1" "the servers index"
 
                 Expect.equal
-                    (redis.Command [ "SMEMBERS"; "chat:servers" ])
+                    (redis.Command [ "HGET"; $"chat:{{u:{xn}}}:session"; "server" ])
                     "term1"
-                    "redis.Command [ 'SMEMBERS'; 'chat:servers' ]"
-
-                Expect.equal
-                    (redis.Command [ "HGET"; $"chat:session:{xn}"; "server" ])
-                    "term1"
-                    "redis.Command [ 'HGET'; $'chat:session:{xn}'; 'server' ]"
+                    "x's session is term1's"
 
                 Expect.equal (x1.Command "/join still-here") "OK JOIN still-here" "x1.Command '/join still-here'"
                 x1.Send "x talks"

@@ -8,7 +8,7 @@ open ClusterTesting
 module ClusterLoginLimits =
     /// Each test starts with no failed logins counted (they are kept a minute).
     let private forgetFailures (this: ClusterFixture) =
-        let keys = this.Redis.Command [ "KEYS"; "chat:fail:*" ]
+        let keys = this.Redis.Command [ "KEYS"; "chat:*:failed" ]
 
         if not (isNull keys) && keys <> "" then
             this.Redis.Command("DEL" :: List.ofArray (keys.Split '\n')) |> ignore

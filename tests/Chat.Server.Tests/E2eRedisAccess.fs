@@ -221,7 +221,7 @@ module E2eRedisAccess =
                 try
                     use c = LineClient.To(server, "env")
                     c.Register("fromenv", "pass-word-123")
-                    Expect.equal (r.Command [ "EXISTS"; "chat:user:fromenv" ]) "1" "the account is in this Redis"
+                    Expect.equal (r.Command [ "EXISTS"; "chat:{u:fromenv}:account" ]) "1" "the account is in this Redis"
                 finally
                     server.Stop()
                     server.WaitForExit(TimeSpan.FromSeconds 30.0) |> ignore

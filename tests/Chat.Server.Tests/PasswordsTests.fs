@@ -112,12 +112,16 @@ module PasswordsTests =
             case "an account stored before the move logs in over the wire, with its password only"
             <| fun (t: ClusterPerTest) ->
                 let redis = t.NewRedis()
-                redis.Command [ "HSET"; "chat:user:olduser"; "hash"; stored ] |> ignore
+                redis.Command [ "HSET"; "chat:{u:olduser}:account"; "hash"; stored ] |> ignore
                 let c = t.NewCluster(redis.Configuration, 1, [], "old")
                 let wrong = c.Connect(1, "wrong")
                 Expect.stringStarts (wrong.Command "LOGIN olduser password124") "ERR AUTH_FAILED " "wrong password"
                 let client = c.Connect(1, "olduser")
                 client.Login("olduser", "password123")
                 Expect.equal (client.Command "/who") "OK WHO lobby olduser" "logged in"
-                Expect.equal (redis.Command [ "HGET"; "chat:user:olduser"; "hash" ]) stored "the hash is left as it was"
+
+                Expect.equal
+                    (redis.Command [ "HGET"; "chat:{u:olduser}:account"; "hash" ])
+                    stored
+                    "the hash is left as it was"
         ]
