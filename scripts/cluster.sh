@@ -333,7 +333,7 @@ start_cluster() {
     dir=$work/cluster/$port
     mkdir -p "$dir"
     start_redis "redis-$port" "$port" "$work/redis-$port.log" --bind 127.0.0.1 --port "$port" --dir "$dir" \
-      --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 5000 \
+      --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout ${CLUSTER_NODE_TIMEOUT:-5000} \
       --appendonly yes --appendfsync everysec --daemonize no
   done
   # New nodes each know only themselves; nodes of an earlier run (nodes.conf) know all six.

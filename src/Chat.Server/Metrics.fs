@@ -112,13 +112,22 @@ type ServerMetrics() =
         gauge "chat_shared_state_up" "1 when the shared state (Redis; without it, this instance's memory) is reachable."
 
     let busReceived =
-        counter "chat_bus_events_received_total" "Bus events that arrived through Pub/Sub." [||]
+        counter
+            "chat_bus_events_received_total"
+            "Stream events that arrived through the sharded channels this instance reads."
+            [||]
 
     let busRecovered =
-        counter "chat_bus_events_recovered_total" "Bus events read back from the bus log (a gap closed)." [||]
+        counter
+            "chat_bus_events_recovered_total"
+            "Stream entries read back by id (a gap closed, or a subscription came back)."
+            [||]
 
     let busLost =
-        counter "chat_bus_events_lost_total" "Bus events gone from the bus log before they were read back." [||]
+        counter
+            "chat_bus_events_lost_total"
+            "Losses reported by a stream: entries trimmed before they were read back, or delivered entries a failover took out of the stream."
+            [||]
 
     let handshakeChildren =
         dict [

@@ -9,6 +9,7 @@ namespace Chat.Server
 open System
 open System.Collections.Generic
 open System.Diagnostics
+open System.Threading
 open System.Runtime.ExceptionServices
 open System.Threading.Tasks
 open StackExchange.Redis
@@ -153,13 +154,39 @@ type RedisBackend
             logged warn "redis internal error report" (fun () ->
                 warn (sprintf "redis client internal error in %s: %O" e.Origin e.Exception)))
 
+    // After a node fails, the library learns the new topology (a replica promoted, a Sentinel's new
+    // master) when something tells it, such as a redirect from a reachable node; but with fail-fast,
+    // commands for the lost node's slots are refused here and never reach a node that would
+    // redirect them. So after a failure the topology is read again every 2 s for half a minute.
+    let mutable nudging = 0
+
+    let nudge () =
+        if Interlocked.CompareExchange(&nudging, 1, 0) = 0 then
+            task {
+                try
+                    for _ in 1..15 do
+                        if not disposed then
+                            do! Task.Delay 2000
+
+                            try
+                                let! _ = muxer.ReconfigureAsync "a connection to Redis failed"
+                                ()
+                            with e ->
+                                warn (sprintf "re-reading the Redis topology failed: %s" e.Message)
+                finally
+                    nudging <- 0
+            }
+            |> ignore
+
     let onFailed =
         EventHandler<ConnectionFailedEventArgs>(fun _ e ->
             logged warn "redis link report" (fun () ->
                 if e.ConnectionType = ConnectionType.Subscription then
                     warn "redis subscription link lost; what is sent meanwhile is read back from the streams"
                 else
-                    warn (sprintf "redis connection lost (%O); commands answer ERR UNAVAILABLE" e.FailureType)))
+                    warn (sprintf "redis connection lost (%O); commands answer ERR UNAVAILABLE" e.FailureType)
+
+                nudge ()))
 
     do
         muxer.InternalError.AddHandler onInternalError

@@ -56,7 +56,8 @@ module internal RedisCalls =
     let (|Transient|_|) (e: exn) =
         match e with
         | :? RedisConnectionException
-        | :? RedisTimeoutException -> Some e.Message
+        | :? RedisTimeoutException
+        | :? TimeoutException -> Some e.Message
         | :? RedisServerException as e when
             [ "LOADING"; "BUSY"; "MASTERDOWN"; "READONLY"; "TRYAGAIN"; "CLUSTERDOWN" ]
             |> List.exists (fun p -> e.Message.StartsWith(p, StringComparison.Ordinal))

@@ -22,6 +22,8 @@ type internal FeedState(feed: Feed) =
     member val Count = 0 with get, set
     member val Queue: ChannelMessageQueue = null with get, set
     member val Ready = TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
+    /// The stream's last id when a check last found it ahead of what was delivered.
+    member val Behind: StreamPos option = None with get, set
     member _.Feed = feed
 
 /// The streams this instance needs, and the sharded channels it reads them through: a room's while
@@ -88,7 +90,9 @@ type internal RedisFeeds
                     warn (
                         sprintf "%s: dropped the malformed entry %s" (describe state.Feed) (StreamPos.render entry.Id)
                     )
-            | Step.Fetch after -> fetch state after |> ignore
+            // Started on the pool, never here: this runs under the feed's lock, often on the
+            // library's own thread, and a call into the library from there can wait on it.
+            | Step.Fetch after -> Task.Run(fun () -> fetch state after) |> ignore
             | Step.Lost(after, upTo) ->
                 metrics.BusLost 1L
 
@@ -171,24 +175,29 @@ type internal RedisFeeds
         | None -> warn (sprintf "%s: dropped a malformed channel message" (describe state.Feed))
 
     let tail (feed: Feed) =
+        // Descending: the library sends XREVRANGE <key> <max> <min>; min and max as ever.
         let top =
-            db.StreamRange(key (streamKey feed), value "+", value "-", Nullable 1, Order.Descending, CommandFlags.None)
+            db.StreamRange(key (streamKey feed), value "-", value "+", Nullable 1, Order.Descending, CommandFlags.None)
 
         if top.Length = 0 then
             StreamPos.zero
         else
             StreamPos.tryParse (string top[0].Id) |> Option.defaultValue StreamPos.zero
 
+    let subscribe (state: FeedState) =
+        let queue = sub.Subscribe(channel state.Feed, CommandFlags.None)
+        // The queue drops what a handler throws without a word: `receive` logs its own.
+        queue.OnMessage(fun (m: ChannelMessage) ->
+            try
+                receive state (string m.Message)
+            with e ->
+                warn (sprintf "%s: a message was dropped by an unexpected error: %O" (describe state.Feed) e))
+
+        queue
+
     let establish (state: FeedState) =
         try
-            let queue = sub.Subscribe(channel state.Feed, CommandFlags.None)
-            // The queue drops what a handler throws without a word: `receive` logs its own.
-            queue.OnMessage(fun (m: ChannelMessage) ->
-                try
-                    receive state (string m.Message)
-                with e ->
-                    warn (sprintf "%s: a message was dropped by an unexpected error: %O" (describe state.Feed) e))
-
+            let queue = subscribe state
             state.Queue <- queue
             // Subscribed first, then where the stream stands: whatever is appended after this is
             // either received or read back, and nothing before it is this instance's to deliver.
@@ -230,24 +239,27 @@ type internal RedisFeeds
                         ))
             |> ignore
 
+    let catchUp (state: FeedState) =
+        lock state.Gate (fun () ->
+            let next, steps = StreamCursor.linkRestored state.Cursor
+            state.Cursor <- next
+            execute state steps)
+
     let onRestored =
         EventHandler<ConnectionFailedEventArgs>(fun _ e ->
             logged warn "stream catch-up on reconnect" (fun () ->
                 if e.ConnectionType = ConnectionType.Subscription then
+                    warn (sprintf "redis subscription link back (%O); reading the streams back" e.EndPoint)
                     let all = lock gate (fun () -> List.ofSeq feeds.Values)
 
                     for state in all do
-                        lock state.Gate (fun () ->
-                            let next, steps = StreamCursor.linkRestored state.Cursor
-                            state.Cursor <- next
-                            execute state steps)))
+                        catchUp state
+                else
+                    warn (sprintf "redis connection back (%O)" e.EndPoint)))
 
-    do muxer.ConnectionRestored.AddHandler onRestored
-
-    /// Subscribes this instance's control channel: force-logouts of its sessions.
-    member _.Start() =
+    let subscribeControl () =
         let queue =
-            guarded muxer (fun () -> sub.Subscribe(RedisChannel.Sharded(RedisKeys.control serverId), CommandFlags.None))
+            sub.Subscribe(RedisChannel.Sharded(RedisKeys.control serverId), CommandFlags.None)
 
         queue.OnMessage(fun (m: ChannelMessage) ->
             try
@@ -258,6 +270,106 @@ type internal RedisFeeds
                 warn (sprintf "a control message was dropped by an unexpected error: %O" e))
 
         control <- queue
+
+    /// A subscription the library did not restore (seen after failovers: the channel's shard moved
+    /// to another node, and the subscription stayed with the dead one) is silent while its stream
+    /// grows. Every 2 s each stream's last id is compared with what was delivered; one that stayed
+    /// behind for two checks is subscribed again and read back, and so is the control channel.
+    let watch () =
+        task {
+            let all = lock gate (fun () -> List.ofSeq feeds.Values)
+            let mutable silent = false
+
+            for state in all do
+                match lock state.Gate (fun () -> StreamCursor.last state.Cursor) with
+                | Some last when state.Ready.Task.IsCompletedSuccessfully ->
+                    // A read that hangs (a node that went away under it) must not stop the checks.
+                    let! top =
+                        db
+                            .StreamRangeAsync(
+                                key (streamKey state.Feed),
+                                value "-",
+                                value "+",
+                                Nullable 1,
+                                Order.Descending,
+                                CommandFlags.None
+                            )
+                            .WaitAsync(TimeSpan.FromSeconds 3.0)
+
+                    let tail =
+                        if top.Length = 0 then
+                            None
+                        else
+                            StreamPos.tryParse (string top[0].Id)
+
+
+                    match tail, state.Behind with
+                    | Some t, Some before when t > last && before > last ->
+                        warn (
+                            sprintf
+                                "%s: the subscription is silent while the stream grows; subscribing again and reading back"
+                                (describe state.Feed)
+                        )
+
+                        silent <- true
+                        state.Behind <- None
+                        let old = state.Queue
+                        state.Queue <- subscribe state
+
+                        if not (isNull old) then
+                            try
+                                old.Unsubscribe(CommandFlags.None)
+                            with e ->
+                                warn (
+                                    sprintf
+                                        "%s: unsubscribing the silent subscription failed: %s"
+                                        (describe state.Feed)
+                                        e.Message
+                                )
+
+                        catchUp state
+                    | Some t, _ when t > last -> state.Behind <- Some t
+                    | _ -> state.Behind <- None
+                | _ -> ()
+
+            if silent then
+                let old = control
+                subscribeControl ()
+
+                if not (isNull old) then
+                    try
+                        old.Unsubscribe(CommandFlags.None)
+                    with e ->
+                        warn (sprintf "unsubscribing the old control subscription failed: %s" e.Message)
+        }
+        :> Task
+
+    let mutable watching = 0
+
+    let watchdog =
+        new Timer(
+            (fun _ ->
+                if
+                    muxer.IsConnected
+                    && not disposed
+                    && Interlocked.CompareExchange(&watching, 1, 0) = 0
+                then
+                    (watch ())
+                        .ContinueWith(fun (t: Task) ->
+                            watching <- 0
+
+                            if t.IsFaulted then
+                                warn (sprintf "the subscription check failed: %s" t.Exception.InnerException.Message))
+                    |> ignore),
+            null,
+            2000,
+            2000
+        )
+
+    do muxer.ConnectionRestored.AddHandler onRestored
+
+    /// Subscribes this instance's control channel: force-logouts of its sessions.
+    member _.Start() = guarded muxer subscribeControl
 
     /// One more local reason to read the stream; returns once it is subscribed and positioned, so
     /// that what is appended to it from now on reaches this instance. Raises BackendUnavailable.
@@ -320,6 +432,7 @@ type internal RedisFeeds
     interface IDisposable with
         member _.Dispose() =
             disposed <- true
+            watchdog.Dispose()
             muxer.ConnectionRestored.RemoveHandler onRestored
 
             let all = lock gate (fun () -> List.ofSeq feeds.Values)

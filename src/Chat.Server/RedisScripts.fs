@@ -57,14 +57,20 @@ module internal RedisScripts =
     let private v (s: string) = RedisValue.op_Implicit s
     let private n (i: int64) = RedisValue.op_Implicit i
 
+    /// How long a script may take before it counts as failed: a command the library holds back
+    /// (seen after a Cluster failover, for the failed master's slots) must not wait forever.
+    let timeout = TimeSpan.FromSeconds 3.0
+
     let private run (db: IDatabase) script (keys: string list) (args: RedisValue list) : Task<RedisResult> =
         try
-            db.ScriptEvaluateAsync(
-                (script: string),
-                keys |> List.map k |> Array.ofList,
-                Array.ofList args,
-                CommandFlags.None
-            )
+            db
+                .ScriptEvaluateAsync(
+                    (script: string),
+                    keys |> List.map k |> Array.ofList,
+                    Array.ofList args,
+                    CommandFlags.None
+                )
+                .WaitAsync(timeout)
         with e ->
             Task.FromException<RedisResult> e
 

@@ -93,9 +93,32 @@ module ClusterTesting =
             else
                 None)
 
-    /// Waits (up to `timeout`) for as many of `user`'s MSG and PUB lines as `expected` holds, then
-    /// checks they are exactly `expected`: none missing, none twice, in order.
-    let expectFrom (c: LineClient) (user: string) (expected: string list) (timeout: TimeSpan) =
+    /// The texts of `user`'s MSG lines this client received, in order (one room's stream).
+    let msgsFrom (c: LineClient) (user: string) =
+        c.Received
+        |> List.choose (fun l ->
+            if Lines.isMsgFrom user l then
+                let _, _, _, text = Lines.msg l
+                Some text
+            else
+                None)
+
+    /// The texts of `user`'s PUB lines this client received, in order (the publisher's stream).
+    let pubsFrom (c: LineClient) (user: string) =
+        c.Received
+        |> List.choose (fun l ->
+            if Lines.isPubFrom user l then
+                let _, _, text = Lines.pub l
+                Some text
+            else
+                None)
+
+    /// Waits (up to `timeout`) for as many of `user`'s lines (as `linesFrom` picks them) as
+    /// `expected` holds, then checks they are exactly `expected`: none missing, none twice, in order.
+    let rec expectFrom (c: LineClient) (user: string) (expected: string list) (timeout: TimeSpan) =
+        expectFromBy linesFrom c user expected timeout
+
+    and expectFromBy linesFrom (c: LineClient) (user: string) (expected: string list) (timeout: TimeSpan) =
         try
             Poll.until timeout $"{c.Name}: {expected.Length} lines from {user}" (fun () ->
                 (linesFrom c user).Length >= expected.Length)

@@ -213,7 +213,8 @@ module E2eOperating =
                 Expect.stringEnds ghost " ghost from the log" "the entry read back comes first"
                 Expect.stringEnds (a.ExpectPrefix "MSG lobby ") " after the ghost" "then the message"
 
-                let recovered = scrapeWhen port "chat_bus_events_recovered_total" [] 1.0
+                // Read back: the ghost, and the message that showed the gap (its live copy is dropped).
+                let recovered = scrapeWhen port "chat_bus_events_recovered_total" [] 2.0
 
                 Expect.equal
                     (PrometheusText.value recovered "chat_bus_events_received_total" [])
