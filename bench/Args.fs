@@ -10,9 +10,11 @@ type ScenarioName =
     | [<CustomCommandLine "latency">] Latency
     | [<CustomCommandLine "connections">] Connections
     | [<CustomCommandLine "logins">] Logins
+    | [<CustomCommandLine "locality">] Locality
+    | [<CustomCommandLine "shards">] Shards
 
 type Arg =
-    | Scenarios of ScenarioName list
+    | [<AltCommandLine "--scenario">] Scenarios of ScenarioName list
     | Instances of int
     | No_Redis
     | Server_Dll of path: string
@@ -37,11 +39,18 @@ type Arg =
     | Login_Duration of seconds: int
     | Login_Warmup of seconds: int
     | Baseline_Seconds of int
+    | Locality_Members of int
+    | Locality_Senders of int
+    | Locality_Messages of int
+    | Shard_Rooms of int
+    | Shard_Members of int
+    | Shard_Messages of int
 
     interface IArgParserTemplate with
         member a.Usage =
             match a with
-            | Scenarios _ -> "scenarios to run: fanout latency connections logins (default all)."
+            | Scenarios _ ->
+                "scenarios to run: fanout latency connections logins locality shards (default: the first four)."
             | Instances _ -> "server instances sharing one redis-server (default 2)."
             | No_Redis -> "one in-memory server instance, no redis-server (while the Redis mode is unavailable)."
             | Server_Dll _ -> "server to run (default src/Chat.Server/bin/Release/net10.0/Chat.Server.dll)."
@@ -71,6 +80,13 @@ type Arg =
             | Login_Warmup _ ->
                 "logins: seconds of logging in before measuring, while the servers' JIT settles (default 15)."
             | Baseline_Seconds _ -> "logins: seconds of the in-process bcrypt baseline (default 3)."
+            | Locality_Members _ ->
+                "locality: members of each of the 8 rooms, over its one or two instances (default 8)."
+            | Locality_Senders _ -> "locality: members of each room that send (default 2)."
+            | Locality_Messages _ -> "locality: lines each sender sends (default 200)."
+            | Shard_Rooms _ -> "shards: rooms, each with members on both instances (default 48)."
+            | Shard_Members _ -> "shards: members of each room; the first sends (default 4)."
+            | Shard_Messages _ -> "shards: lines each room's sender sends (default 100)."
 
 /// Everything a run needs, validated.
 type Settings = {
@@ -99,6 +115,12 @@ type Settings = {
     LoginDuration: TimeSpan
     LoginWarmup: TimeSpan
     BaselineDuration: TimeSpan
+    LocalityMembers: int
+    LocalitySenders: int
+    LocalityMessages: int
+    ShardRooms: int
+    ShardMembers: int
+    ShardMessages: int
 }
 
 type Parsed =
@@ -182,6 +204,12 @@ let private ofResults (r: ParseResults<Arg>) : Settings =
         LoginDuration = pick <@ Login_Duration @> 10 3 |> seconds
         LoginWarmup = pick <@ Login_Warmup @> 15 2 |> seconds
         BaselineDuration = pick <@ Baseline_Seconds @> 3 1 |> seconds
+        LocalityMembers = pick <@ Locality_Members @> 8 4
+        LocalitySenders = pick <@ Locality_Senders @> 2 1
+        LocalityMessages = pick <@ Locality_Messages @> 200 50
+        ShardRooms = pick <@ Shard_Rooms @> 48 48
+        ShardMembers = pick <@ Shard_Members @> 4 2
+        ShardMessages = pick <@ Shard_Messages @> 100 20
     }
 
     check (settings.Instances >= 1 && settings.Instances <= 16) "--instances must be between 1 and 16"
@@ -203,6 +231,16 @@ let private ofResults (r: ParseResults<Arg>) : Settings =
     check (settings.LoginDuration.TotalSeconds >= 1.0) "--login-duration must be at least 1"
     check (settings.LoginWarmup.TotalSeconds >= 0.0) "--login-warmup must not be negative"
     check (settings.BaselineDuration.TotalSeconds >= 1.0) "--baseline-seconds must be at least 1"
+
+    check
+        (settings.LocalitySenders >= 1
+         && settings.LocalitySenders <= settings.LocalityMembers)
+        "--locality-senders must be between 1 and --locality-members"
+
+    check (settings.LocalityMessages >= 1) "--locality-messages must be at least 1"
+    check (settings.ShardRooms >= 1) "--shard-rooms must be at least 1"
+    check (settings.ShardMembers >= 1) "--shard-members must be at least 1"
+    check (settings.ShardMessages >= 1) "--shard-messages must be at least 1"
     settings
 
 let parse (argv: string array) : Parsed =

@@ -86,6 +86,8 @@ let startRedis () : RedisServer =
 type Server = {
     Id: string
     Process: ServerProcess
+    /// The port its `/metrics` is served on, when asked for.
+    MetricsPort: int option
 } with
 
     member s.Endpoint = s.Process.Endpoint
@@ -97,6 +99,8 @@ type ServerOptions = {
     Redis: string option
     BcryptCost: int
     SendQueue: int option
+    /// Serve `/metrics` on a free loopback port of each instance's own (`--metrics`).
+    Metrics: bool
 }
 
 /// SIGTERM to every instance at once, SIGKILL to those still running 15 s later.
@@ -130,6 +134,15 @@ let startServers (options: ServerOptions) (prefix: string) (count: int) : Server
         | None -> ()
     ]
 
+    let metricsPorts =
+        Array.init count (fun _ -> if options.Metrics then Some(Ports.free ()) else None)
+
+    let own (i: int) = [
+        match metricsPorts[i - 1] with
+        | Some port -> yield! [ "--metrics"; $"127.0.0.1:{port}" ]
+        | None -> ()
+    ]
+
     let started =
         try
             ServerProcess.StartCluster(
@@ -140,9 +153,15 @@ let startServers (options: ServerOptions) (prefix: string) (count: int) : Server
                 dll = options.Dll,
                 // Variables, not flags: a build from before a limit existed ignores its variable.
                 env = [ "CHAT_MAX_CONNS", "0" ],
-                raiseOpenFilesLimit = true
+                raiseOpenFilesLimit = true,
+                perInstance = own
             )
         with e ->
             raise (StartFailed $"a {prefix} server instance did not start: {e.GetBaseException().Message}")
 
-    started |> List.mapi (fun i p -> { Id = $"{prefix}{i + 1}"; Process = p })
+    started
+    |> List.mapi (fun i p -> {
+        Id = $"{prefix}{i + 1}"
+        Process = p
+        MetricsPort = metricsPorts[i]
+    })

@@ -21,6 +21,8 @@ let private runScenario (ctx: Context) (round: int) (name: ScenarioName) =
         | Latency -> "latency", Latency.run
         | ScenarioName.Connections -> "connections", Connections.run
         | Logins -> "logins", Logins.run
+        | Locality -> "locality", Locality.run
+        | Shards -> "shards", Shards.run
 
     printfn ""
 
@@ -123,6 +125,8 @@ let private headline = [
         "cpu_ratio"
         "failures"
     ]
+    "locality", [ "ratio"; "max_ratio"; "lost" ]
+    "shards", [ "max_master_share_pct"; "max_master_commands_pct"; "lost" ]
 ]
 
 let private run (s: Settings) : int =
@@ -179,8 +183,10 @@ let private run (s: Settings) : int =
                     for round in 1 .. s.Rounds do
                         let order = if round % 2 = 1 then builds else List.rev builds
 
+                        // A build from before the hash-tagged schema cannot run on a Cluster.
                         for build in order do
-                            name, round, build
+                            if name <> Shards || build = builds.Head then
+                                name, round, build
             ]
 
             let rec loop acc runs =
@@ -194,7 +200,7 @@ let private run (s: Settings) : int =
 
             let finished, startFailure = loop [] runs
 
-            // Each scenario's runs against `build` (those that ran).
+            // Each scenario's runs against `build` (those that ran), by scenario.
             let runsOf (build: Build) = [
                 for name in s.Scenarios do
                     match
@@ -203,22 +209,44 @@ let private run (s: Settings) : int =
                         |> List.map (fun (_, _, r) -> r)
                     with
                     | [] -> ()
-                    | rs -> rs
+                    | rs -> name, rs
             ]
 
             // One result per scenario: the median over the rounds.
-            let results = runsOf builds.Head |> List.map median
+            let thisRuns = runsOf builds.Head
+            let results = thisRuns |> List.map (snd >> median)
             let all = finished |> List.map (fun (_, _, r) -> r)
 
             match builds with
             | [ _; previous ] ->
                 let previousRuns = runsOf previous
-                let before = previousRuns |> List.map median
-                // A scenario that ran only against one build (interrupted) is left out of the comparison.
-                let both = List.zip (List.truncate before.Length results) before
+
+                let ranBefore name =
+                    previousRuns |> List.exists (fst >> (=) name)
+
+                // Scenarios that ran against this build only (shards, or an interrupted run) are
+                // shown on their own.
+                let paired = [
+                    for name, rs in thisRuns do
+                        match previousRuns |> List.tryFind (fst >> (=) name) with
+                        | Some(_, ps) -> rs, ps
+                        | None -> ()
+                ]
+
+                let thisOnly =
+                    thisRuns |> List.filter (fst >> ranBefore >> not) |> List.map (snd >> median)
+
+                let both = paired |> List.map (fun (rs, ps) -> median rs, median ps)
                 printComparison both
-                printSummary headline (List.zip (List.truncate before.Length (runsOf builds.Head)) previousRuns)
-                printfn "%s" (resultLine (configValues s) (List.map fst both) (Some before))
+
+                if not thisOnly.IsEmpty then
+                    printfn ""
+                    printfn "This build only:"
+                    printTable thisOnly
+
+                printSummary headline paired
+
+                printfn "%s" (resultLine (configValues s) (List.map fst both @ thisOnly) (Some(List.map snd both)))
             | _ ->
                 printTable results
                 printfn "%s" (resultLine (configValues s) results None)

@@ -347,18 +347,21 @@ let resultLine
             w.WriteEndObject()
             w.WriteStartObject "ratio"
 
-            for this, prev in List.zip results before do
-                w.WriteStartObject this.Name
+            for this in results do
+                match before |> List.tryFind (fun p -> p.Name = this.Name) with
+                | None -> ()
+                | Some prev ->
+                    w.WriteStartObject this.Name
 
-                for m in this.Metrics do
-                    match prev.Metrics |> List.tryFind (fun x -> x.Key = m.Key) with
-                    | Some p when (number m.Value).IsSome ->
-                        match ratio m.Value p.Value with
-                        | Some r -> w.WriteNumber(m.Key, Math.Round(r, 4))
-                        | None -> w.WriteNull m.Key
-                    | _ -> ()
+                    for m in this.Metrics do
+                        match prev.Metrics |> List.tryFind (fun x -> x.Key = m.Key) with
+                        | Some p when (number m.Value).IsSome ->
+                            match ratio m.Value p.Value with
+                            | Some r -> w.WriteNumber(m.Key, Math.Round(r, 4))
+                            | None -> w.WriteNull m.Key
+                        | _ -> ()
 
-                w.WriteEndObject()
+                    w.WriteEndObject()
 
             w.WriteEndObject()
 

@@ -41,9 +41,12 @@ let loadBcryptCost = 4
 
 let password = "bench-password"
 
-/// Runs `body` against `count` fresh instances (sharing the run's redis-server, emptied afterwards).
-let withServers
+/// Runs `body` against `count` fresh instances on `redis` (their `--redis`; None: in memory), each
+/// serving `/metrics` on a port of its own when `metrics`.
+let withServersOn
     (ctx: Context)
+    (redis: string option)
+    (metrics: bool)
     (prefix: string)
     (count: int)
     (bcryptCost: int)
@@ -54,15 +57,16 @@ let withServers
         let options = {
             Dll = ctx.Build.Dll
             CertDir = ctx.CertDir
-            Redis = ctx.Redis |> Option.map _.Configuration
+            Redis = redis
             BcryptCost = bcryptCost
             SendQueue = sendQueue
+            Metrics = metrics
         }
 
         printfn
             "  starting %d server instance(s)%s%s ..."
             count
-            (if ctx.Redis.IsSome then " with redis" else " in memory")
+            (if redis.IsSome then " with redis" else " in memory")
             (if ctx.Build.Label = "" then
                  ""
              else
@@ -83,6 +87,22 @@ let withServers
                 return raise e
         finally
             stopServers servers
+    }
+
+/// Runs `body` against `count` fresh instances (sharing the run's redis-server, emptied afterwards).
+let withServers
+    (ctx: Context)
+    (prefix: string)
+    (count: int)
+    (bcryptCost: int)
+    (sendQueue: int option)
+    (body: Server list -> Pin -> Task<'a>)
+    : Task<'a> =
+    task {
+        try
+            let redis = ctx.Redis |> Option.map _.Configuration
+            return! withServersOn ctx redis false prefix count bcryptCost sendQueue body
+        finally
             ctx.Redis |> Option.iter _.FlushAll()
     }
 

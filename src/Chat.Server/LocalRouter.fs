@@ -6,7 +6,8 @@ open Chat.Domain
 /// This instance's end of the bus: holds the pure `Routing` of local sessions and turns each
 /// bus event's deliveries into queued lines. Events come in one at a time, in bus order; the
 /// lock only orders them against attach/detach from the client threads. Never blocks on I/O.
-/// Each delivery counts once in `metrics`, with the number of sessions it reached.
+/// Each delivery counts once in `metrics`, with the number of sessions it reached; an event counts
+/// as needed when any of its deliveries reached a session.
 type LocalRouter(log: Log, metrics: ServerMetrics) =
     let gate = obj ()
     let mutable routing = Routing.empty
@@ -18,7 +19,10 @@ type LocalRouter(log: Log, metrics: ServerMetrics) =
     let kickedEarly = HashSet<SessionId>()
     let kickedOrder = Queue<SessionId>()
 
-    let deliver (deliveries: Delivery list) =
+    /// Whether any delivery but a login's welcome reached a local session.
+    let deliver (deliveries: Delivery list) : bool =
+        let mutable needed = false
+
         for delivery in deliveries do
             match delivery with
             | Deliver(sids, msg) ->
@@ -37,7 +41,9 @@ type LocalRouter(log: Log, metrics: ServerMetrics) =
                 // A login's welcome rides with its entry but is a reply, not traffic.
                 match msg with
                 | Ok _ -> ()
-                | _ -> metrics.Delivered reached
+                | _ ->
+                    metrics.Delivered reached
+                    needed <- needed || reached > 0
             | Disconnect(sid, msg) ->
                 match outboxes.TryGetValue sid with
                 | true, outbox ->
@@ -45,7 +51,10 @@ type LocalRouter(log: Log, metrics: ServerMetrics) =
                     intended.Remove sid |> ignore
                     outbox.SendLast(Wire.encode msg)
                     metrics.Delivered 1
+                    needed <- true
                 | _ -> ()
+
+        needed
 
     let rememberKick sid =
         if kickedEarly.Add sid then
@@ -123,7 +132,9 @@ type LocalRouter(log: Log, metrics: ServerMetrics) =
             | _ ->
                 let next, deliveries = Routing.route event routing
                 routing <- next
-                deliver deliveries
+
+                if deliver deliveries then
+                    metrics.BusNeeded()
 
                 match event with
                 | BusEvent.Entered _

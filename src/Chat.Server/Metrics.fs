@@ -117,6 +117,12 @@ type ServerMetrics() =
             "Stream events that arrived through the sharded channels this instance reads."
             [||]
 
+    let busNeeded =
+        counter
+            "chat_bus_events_needed_total"
+            "Bus events this instance needed: at least one local session got a line from it (a login's own welcome aside). Over chat_bus_events_received_total, it shows how many received events were of no use here."
+            [||]
+
     let busRecovered =
         counter
             "chat_bus_events_recovered_total"
@@ -216,6 +222,7 @@ type ServerMetrics() =
     member _.RedisCall(seconds: float) = redisLatency.Observe seconds
     member _.RedisUnavailable(seconds: float) = redisDown.Inc seconds
     member _.BusReceived() = busReceived.Inc()
+    member _.BusNeeded() = busNeeded.Inc()
     member _.BusRecovered(n: int) = busRecovered.Inc(float n)
     member _.BusLost(n: int64) = busLost.Inc(float n)
 

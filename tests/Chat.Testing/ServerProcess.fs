@@ -105,7 +105,8 @@ type ServerProcess private (child: ChildProcess, certDir: string, ownsCertDir: b
     /// Starts `count` instances of one cluster: one certificate directory (so one certificate to
     /// pin), `--server-id <idPrefix><i>` each (i from 1, prefix `node` by default), and the same
     /// `flags` (such as `--redis 127.0.0.1:<port>`). The first starts alone and generates the
-    /// certificate, the others then start together. On a failure the started ones are disposed;
+    /// certificate, the others then start together. `perInstance i` adds flags of instance i's
+    /// own (such as its own `--metrics` port). On a failure the started ones are disposed;
     /// otherwise dispose them all (the first removes the directory).
     static member StartCluster
         (
@@ -115,13 +116,15 @@ type ServerProcess private (child: ChildProcess, certDir: string, ownsCertDir: b
             ?env: (string * string) list,
             ?certDir: string,
             ?dll: string,
-            ?raiseOpenFilesLimit: bool
+            ?raiseOpenFilesLimit: bool,
+            ?perInstance: int -> string list
         ) : ServerProcess list =
         let prefix = defaultArg idPrefix "node"
+        let own = defaultArg perInstance (fun _ -> [])
 
         let start i (dir: string option) =
             ServerProcess.Start(
-                [ "--server-id"; prefix + string i ] @ flags,
+                [ "--server-id"; prefix + string i ] @ flags @ own i,
                 ?env = env,
                 ?certDir = dir,
                 ?dll = dll,
