@@ -84,7 +84,7 @@ type ServerMetrics() =
         counter "chat_messages_in_total" "Messages taken in past the rate limit, by kind (room, publish)." [| "kind" |]
 
     let delivered =
-        counter "chat_lines_delivered_total" "Lines from the bus queued to this instance's sessions." [||]
+        counter "chat_lines_delivered_total" "Lines from the streams queued to this instance's sessions." [||]
 
     let slow =
         counter "chat_slow_consumers_total" "Connections closed because their outbound queue overflowed." [||]
@@ -112,13 +112,13 @@ type ServerMetrics() =
         gauge "chat_shared_state_up" "1 when the shared state (Redis; without it, this instance's memory) is reachable."
 
     let busReceived =
-        counter "chat_bus_events_received_total" "Bus events that arrived through Pub/Sub." [||]
+        counter "chat_bus_events_received_total" "Stream entries that arrived through sharded channels." [||]
 
     let busRecovered =
-        counter "chat_bus_events_recovered_total" "Bus events read back from the bus log (a gap closed)." [||]
+        counter "chat_bus_events_recovered_total" "Stream entries read back by id to close a gap." [||]
 
     let busLost =
-        counter "chat_bus_events_lost_total" "Bus events gone from the bus log before they were read back." [||]
+        counter "chat_bus_events_lost_total" "Stream gaps reported lost (trimmed before read back, or rewound)." [||]
 
     let handshakeChildren =
         dict [
