@@ -114,8 +114,8 @@ module Routing =
     /// The welcome of `sid` that its `Entered` has not delivered yet.
     let pendingWelcome sid r = Map.tryFind sid r.Welcome
 
-    /// Forgets the welcome of `sid`: the shell sent it itself (the bus did not bring the entry back
-    /// in time, as during an outage).
+    /// Forgets the welcome of `sid`: the shell sent it itself (the stream did not bring the entry
+    /// back in time, as during an outage).
     let dropWelcome sid r = {
         r with
             Welcome = Map.remove sid r.Welcome

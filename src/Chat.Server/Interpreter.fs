@@ -32,7 +32,7 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
 
     let unavailable = "shared state is unreachable; nothing changed, try again shortly"
 
-    // How long a login waits for the bus to bring its entry back before answering without it.
+    // How long a login waits for the lobby's stream to bring its entry back before answering without it.
     let welcomeWait = System.TimeSpan.FromSeconds 2.0
 
     // After the name was claimed, the steps that follow must not undo it: a step Redis cannot take
@@ -168,7 +168,7 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
             state
         | Authenticate(user, password) -> authenticate user password state
         | CreateAccount(user, password) -> register user password state
-        // <text>: the MSG line comes back to the sender through the bus, in order with everyone's.
+        // <text>: the MSG line comes back to the sender through the room's stream, in the room's order.
         | SayInRoom(room, user, text) ->
             metrics.RoomMessageIn()
             let sent = backend.Say(room, user, text, ctx.Now())

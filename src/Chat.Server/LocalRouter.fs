@@ -3,9 +3,10 @@ namespace Chat.Server
 open System.Collections.Generic
 open Chat.Domain
 
-/// This instance's end of the bus: holds the pure `Routing` of local sessions and turns each
-/// bus event's deliveries into queued lines. Events come in one at a time, in bus order; the
-/// lock only orders them against attach/detach from the client threads. Never blocks on I/O.
+/// This instance's end of the streams: holds the pure `Routing` of local sessions and turns each
+/// bus event's deliveries into queued lines. Each stream's events come in its order (RedisFeeds);
+/// the lock orders events of different streams against each other and against attach/detach
+/// from the client threads. Never blocks on I/O.
 /// Each delivery counts once in `metrics`, with the number of sessions it reached; an event counts
 /// as needed when any of its deliveries reached a session.
 type LocalRouter(log: Log, metrics: ServerMetrics) =
@@ -15,7 +16,7 @@ type LocalRouter(log: Log, metrics: ServerMetrics) =
     // The room each local session is in by its own account, to rebuild shared state after an outage.
     let intended = Dictionary<SessionId, RoomName>()
     // A newer login may take the name over before this instance attached the session it just
-    // claimed (the bus is quicker than the claiming thread): such kicks are remembered, a bounded few.
+    // claimed (the control channel is quicker than the claiming thread): such kicks are remembered, a bounded few.
     let kickedEarly = HashSet<SessionId>()
     let kickedOrder = Queue<SessionId>()
 
@@ -64,7 +65,7 @@ type LocalRouter(log: Log, metrics: ServerMetrics) =
                 kickedEarly.Remove(kickedOrder.Dequeue()) |> ignore
 
     /// Attaches a session that just claimed its name, to be told `welcome` when its own entry
-    /// comes by on the bus (Routing.attachWelcomed); false when a newer login already took the
+    /// comes by on the lobby's stream (Routing.attachWelcomed); false when a newer login already took the
     /// name over (the caller then ends the session as a forced logout).
     member _.Attach(sid: SessionId, user: Username, outbox: Outbox, welcome: ServerMsg) : bool =
         lock gate (fun () ->
@@ -77,7 +78,7 @@ type LocalRouter(log: Log, metrics: ServerMetrics) =
                 true)
 
     /// Waits until the session's welcome went out with its entry, at most `timeout`; past it (the
-    /// bus is away) sends the welcome itself, so a login never hangs on the bus. The client's
+    /// stream is away) sends the welcome itself, so a login never hangs on Redis. The client's
     /// next line is read only after this, so its replies follow the welcome.
     member _.AwaitWelcome(sid: SessionId, timeout: System.TimeSpan) =
         let until = System.DateTime.UtcNow + timeout

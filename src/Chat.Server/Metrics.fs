@@ -84,7 +84,7 @@ type ServerMetrics() =
         counter "chat_messages_in_total" "Messages taken in past the rate limit, by kind (room, publish)." [| "kind" |]
 
     let delivered =
-        counter "chat_lines_delivered_total" "Lines from the bus queued to this instance's sessions." [||]
+        counter "chat_lines_delivered_total" "Lines from the streams queued to this instance's sessions." [||]
 
     let slow =
         counter "chat_slow_consumers_total" "Connections closed because their outbound queue overflowed." [||]

@@ -138,8 +138,8 @@ module RedisConnection =
     /// - ReconnectRetryPolicy: an attempt every 0.5 to 2 s; the default backs off to 10 s, which
     ///   after a long outage would leave service down for seconds after Redis is back.
     /// - Protocol: RESP3 is negotiated with Redis 6+ (RESP2 measured ~15 % less CPU per sent room
-    ///   message; not taken yet: the bus-gap loss around link cuts was first seen with it, though
-    ///   RESP3 shows it too, rarer in the runs so far); subscriptions keep their own connection, so
+    ///   message; not taken yet: events lost around link cuts under the earlier single-channel design were
+    ///   first seen with it, though RESP3 showed them too; not compared again since the streams); subscriptions keep their own connection, so
     ///   ConnectionFailed/ConnectionRestored come for the Interactive and the Subscription
     ///   connection apart. A subscription is restored by the library itself after a reconnect:
     ///   nothing here subscribes again.

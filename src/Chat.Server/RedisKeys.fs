@@ -19,7 +19,7 @@ module internal RedisKeys =
 
     /// hash {hash}: the bcrypt hash.
     let account u = user u "account"
-    /// hash {sid, server, room, leaving}: the one session of the user.
+    /// hash {sid, server, room, gen, leaving}: the one session of the user.
     let session u = user u "session"
     /// string: the user's claim counter, the generation of each session (never expires).
     let claims u = user u "claims"
@@ -36,7 +36,7 @@ module internal RedisKeys =
     let failedAddress a = address a "failed"
     let registeredAddress a = address a "registered"
 
-    /// hash user -> sid: the room's members.
+    /// hash user -> `<gen>:<sid>`: the room's members.
     let members r = room r "members"
     /// stream: the room's events (messages, entries, leaves); its history.
     let roomLog r = room r "log"
@@ -52,7 +52,7 @@ module internal RedisKeys =
 
     /// set: registered servers.
     let servers = "chat:{index}:servers"
-    /// hash user -> sid: users online on any server.
+    /// hash user -> `<gen>:<sid>`: users online on any server.
     let online = "chat:{index}:online"
     /// set: rooms that had members (pruned when empty).
     let rooms = "chat:{index}:rooms"

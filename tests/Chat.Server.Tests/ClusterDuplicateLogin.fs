@@ -136,7 +136,7 @@ module ClusterForceLogout =
 
                         failtest (
                             $"{e.Message}: both connections stay logged in, none got SYS FORCED_LOGOUT.\n"
-                            + $"chat:session:{name} = {session.Replace('\n', ' ')}\n"
+                            + $"chat:{{u:{name}}}:session = {session.Replace('\n', ' ')}\n"
                             + String.concat "\n" joins
                             + "\n"
                             + String.concat "\n" [ for client, _ in outcome -> client.Describe() ]
