@@ -16,6 +16,9 @@ type Signal =
     | SIGINT = 2
     | SIGKILL = 9
     | SIGTERM = 15
+    /// Linux numbering: the harness runs on Linux.
+    | SIGCONT = 18
+    | SIGSTOP = 19
 
 /// How a process that was expected to stop by itself ended.
 type ExitResult = {
@@ -180,6 +183,10 @@ type ChildProcess private (proc: Process, name: string, log: OutputLog, args: st
     member this.Interrupt() = this.Signal Signal.SIGINT
     /// SIGKILL: a crash.
     member this.Kill() = this.Signal Signal.SIGKILL
+    /// SIGSTOP: frozen, its sockets open, reading nothing.
+    member this.Freeze() = this.Signal Signal.SIGSTOP
+    /// SIGCONT after `Freeze`.
+    member this.Thaw() = this.Signal Signal.SIGCONT
 
     /// The exit code once the process has ended (and its output is all read), None on timeout.
     member _.WaitForExit(timeout: TimeSpan) : int option =

@@ -337,6 +337,13 @@ type RedisServer
 
         waitForExit ()
 
+    /// SIGSTOP: it reads nothing, its peers' writes pile up in the kernel's buffers and then in
+    /// theirs (a replica frozen so that its master holds the writes it has not sent).
+    member _.Freeze() = child |> Option.iter _.Freeze()
+
+    /// SIGCONT after `Freeze`.
+    member _.Thaw() = child |> Option.iter _.Thaw()
+
     /// Stops it if it runs, then starts it again on the same port.
     member this.Restart() =
         this.Stop()

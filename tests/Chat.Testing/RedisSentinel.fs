@@ -212,6 +212,36 @@ type RedisSentinel() =
 
             Poll.until (TimeSpan.FromSeconds 30.0) "the old master back as a replica" (fun () -> inSync () && ready ())
 
+    /// Bytes of the replication stream the master holds for the replica and has not yet written to
+    /// its socket (`omem` in `CLIENT LIST TYPE replica`).
+    member _.Unsent() =
+        (master.Command [ "CLIENT"; "LIST"; "TYPE"; "replica" ]).Split([| '\n'; ' ' |])
+        |> Array.filter _.StartsWith("omem=")
+        |> Array.sumBy (fun f -> int64 (f.Substring 5))
+
+    /// Makes the replica miss what the master is told next: freezes it (SIGSTOP), then writes
+    /// `filler` bytes (one value, replicated as it is) on the master until the kernel's buffers
+    /// between them are full and the master holds replication data it cannot send. Whatever is
+    /// written after this is lost if the master dies before `ReleaseReplica`. Replication being
+    /// asynchronous, nothing on the master's side waits for the replica.
+    member this.HoldBackReplica(filler: int) =
+        replica.Freeze()
+
+        master.Command [
+            "EVAL"
+            "redis.call('SET', KEYS[1], string.rep('x', tonumber(ARGV[1]))) return 1"
+            "1"
+            "chat-test:filler"
+            string filler
+        ]
+        |> ignore
+
+        Poll.until (TimeSpan.FromSeconds 10.0) "the master to hold data the replica has not read" (fun () ->
+            this.Unsent() > 0L)
+
+    /// Thaws the replica `HoldBackReplica` froze: it reads what reached its socket, then carries on.
+    member _.ReleaseReplica() = replica.Thaw()
+
     /// `CLIENT KILL TYPE pubsub` on the running master and replica; how many connections were closed.
     member this.KillPubSubClients() =
         this.Servers
