@@ -80,38 +80,32 @@ module ClusterTesting =
         |> List.filter (fun t -> t.StartsWith(tag + "-", StringComparison.Ordinal))
         |> List.map (fun t -> int (t.Substring(tag.Length + 1)))
 
+    let private msgText user line =
+        if Lines.isMsgFrom user line then
+            let _, _, _, text = Lines.msg line
+            Some text
+        else
+            None
+
+    let private pubText user line =
+        if Lines.isPubFrom user line then
+            let _, _, text = Lines.pub line
+            Some text
+        else
+            None
+
     /// The texts of `user`'s MSG and PUB lines this client received, in order.
     let linesFrom (c: LineClient) (user: string) =
         c.Received
-        |> List.choose (fun l ->
-            if Lines.isMsgFrom user l then
-                let _, _, _, text = Lines.msg l
-                Some text
-            elif Lines.isPubFrom user l then
-                let _, _, text = Lines.pub l
-                Some text
-            else
-                None)
+        |> List.choose (fun l -> msgText user l |> Option.orElse (pubText user l))
 
     /// The texts of `user`'s MSG lines this client received, in order (one room's stream).
     let msgsFrom (c: LineClient) (user: string) =
-        c.Received
-        |> List.choose (fun l ->
-            if Lines.isMsgFrom user l then
-                let _, _, _, text = Lines.msg l
-                Some text
-            else
-                None)
+        c.Received |> List.choose (msgText user)
 
     /// The texts of `user`'s PUB lines this client received, in order (the publisher's stream).
     let pubsFrom (c: LineClient) (user: string) =
-        c.Received
-        |> List.choose (fun l ->
-            if Lines.isPubFrom user l then
-                let _, _, text = Lines.pub l
-                Some text
-            else
-                None)
+        c.Received |> List.choose (pubText user)
 
     /// Waits (up to `timeout`) for as many of `user`'s lines (as `linesFrom` picks them) as
     /// `expected` holds, then checks they are exactly `expected`: none missing, none twice, in order.
