@@ -76,6 +76,7 @@ let message (zone: TimeZoneInfo) (msg: ServerMsg) : string option =
     | Err(code, text) -> Some $"! {ErrorCode.wire code}: {text}"
     | Msg(r, _, from, text) -> Some $"[{RoomName.value r}] {user from}: {text}"
     | Pub(_, from, text) -> Some $"[pub] {user from}: {text}"
+    | Dm(_, from, text) -> Some $"[dm] {user from}: {text}"
     | Hist(r, _, from, ms, text) -> Some $"[{RoomName.value r} {clock zone ms}] {user from}: {text}"
     | Sys(UserJoined(r, u)) -> Some $"* {user u} joined {room r}"
     | Sys(UserLeft(r, u)) -> Some $"* {user u} left {room r}"

@@ -64,6 +64,18 @@ let decodePublication (publisher: Username) (id: MsgId) (line: string) : BusEven
     | [| "P"; rs; text |] -> users rs |> Option.map (fun rs -> BusEvent.Published(id, publisher, text, rs))
     | _ -> None
 
+// D<TAB>from<TAB>text: a recipient's stream of direct messages.
+let encodeDirect (from: Username) (text: string) =
+    System.String.Concat("D\t", Username.value from, "\t", text)
+
+/// The recipient's entry `id`: who sent it, and the text.
+let decodeDirect (recipient: Username) (id: MsgId) (line: string) : BusEvent option =
+    match split line with
+    | [| "D"; u; text |] ->
+        Username.tryCreate u
+        |> Option.map (fun u -> BusEvent.Direct(id, u, recipient, text))
+    | _ -> None
+
 // K<TAB>user<TAB>sid: an instance's control channel, not a stream.
 let encodeKick (user: Username) (sid: SessionId) =
     System.String.Concat("K\t", Username.value user, "\t", SessionId.value sid)

@@ -79,6 +79,25 @@ module Password =
     /// Length in characters (Unicode code points, so 😀 counts once), for the REGISTER minimum.
     let length (Password s) = s.EnumerateRunes() |> Seq.length
 
+/// A resume token as a client presents it (`RESUME <user> <token>`): 16 to 256 characters of
+/// base64url. The server's own tokens are 43 (32 random bytes); only their SHA-256 is stored.
+type ResumeToken = private ResumeToken of string
+
+module ResumeToken =
+    let tryCreate (s: string) : ResumeToken option =
+        if
+            isNull s
+            || s.Length < 16
+            || s.Length > 256
+            || s
+               |> String.exists (fun c -> not (Char.IsAsciiLetterOrDigit c || c = '-' || c = '_'))
+        then
+            None
+        else
+            Some(ResumeToken s)
+
+    let value (ResumeToken s) = s
+
 /// An opaque message id: unique within its room (MSG) or its publisher (PUB), no spaces.
 type MsgId = private MsgId of string
 

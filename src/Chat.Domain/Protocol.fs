@@ -145,5 +145,6 @@ let render (msg: ServerMsg) : string =
     | Err(code, t) -> $"ERR {ErrorCode.wire code} {t}"
     | Msg(r, id, u, t) -> words [| "MSG"; RoomName.value r; MsgId.value id; Username.value u; t |]
     | Pub(id, u, t) -> words [| "PUB"; MsgId.value id; Username.value u; t |]
+    | Dm(id, u, t) -> words [| "DM"; MsgId.value id; Username.value u; t |]
     | Hist(r, id, u, ms, t) -> $"HIST {RoomName.value r} {MsgId.value id} {Username.value u} {ms} {t}"
     | Sys e -> "SYS " + renderSys e

@@ -13,6 +13,8 @@ type BusEvent =
     | Said of RoomName * MsgId * from: Username * text: string
     /// `recipients`: the publisher's subscribers that were online when it was sent.
     | Published of MsgId * from: Username * text: string * recipients: Username list
+    /// A direct message to `recipient`, delivered to its session wherever it is logged in.
+    | Direct of MsgId * from: Username * recipient: Username * text: string
     /// A newer login took the name over: this session must go.
     | Kicked of Username * SessionId
 
@@ -154,6 +156,10 @@ module Routing =
             let sids = recipients |> List.choose (fun u -> Map.tryFind u r.ByUser) |> Set.ofList
 
             r, deliver sids (Pub(id, from, text))
+        | BusEvent.Direct(id, from, recipient, text) ->
+            match Map.tryFind recipient r.ByUser with
+            | Some sid -> r, deliver (Set.singleton sid) (Dm(id, from, text))
+            | None -> r, []
         | BusEvent.Kicked(_, sid) when isAttached sid r ->
             // A login taken over before its entry came by still hears that it succeeded first.
             let welcome =

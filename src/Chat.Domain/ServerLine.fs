@@ -99,6 +99,10 @@ let parse (line: string) : ServerMsg option =
         match parts 3 rest with
         | [| id; u; t |] -> Option.map2 (fun id u -> Pub(id, u, t)) (MsgId.tryCreate id) (Username.tryCreate u)
         | _ -> None
+    | [| "DM"; rest |] ->
+        match parts 3 rest with
+        | [| id; u; t |] -> Option.map2 (fun id u -> Dm(id, u, t)) (MsgId.tryCreate id) (Username.tryCreate u)
+        | _ -> None
     | [| "HIST"; rest |] ->
         match parts 5 rest with
         | [| r; id; u; ms; t |] ->

@@ -51,6 +51,8 @@ type ServerMsg =
     | Err of ErrorCode * text: string
     | Msg of RoomName * MsgId * from: Username * text: string
     | Pub of MsgId * from: Username * text: string
+    /// `DM <id> <from> <text>`: a direct message, to its one recipient.
+    | Dm of MsgId * from: Username * text: string
     | Hist of RoomName * MsgId * from: Username * unixMs: int64 * text: string
     | Sys of SysEvent
 
