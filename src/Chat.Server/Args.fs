@@ -35,6 +35,7 @@ type Arg =
     | [<CustomAppSettings "CHAT_MAX_CONNS_PER_ADDRESS">] Max_Conns_Per_Address of n: int
     | [<CustomAppSettings "CHAT_MAX_CONNS">] Max_Conns of n: int
     | [<CustomAppSettings "CHAT_REGISTER_RATE">] Register_Rate of n: int
+    | [<CustomAppSettings "CHAT_TOKEN_TTL">] Token_Ttl of seconds: int
     | [<CustomAppSettings "CHAT_LOG_LEVEL">] Log_Level of level: string
     | [<CustomAppSettings "CHAT_LOG_FORMAT">] Log_Format of format: string
     | [<CustomAppSettings "CHAT_METRICS">] Metrics of endpoint: string
@@ -65,6 +66,7 @@ type Arg =
             | Max_Conns_Per_Address _ -> "concurrent connections per peer address; 0 = no limit (default 256)."
             | Max_Conns _ -> "concurrent connections to this instance; 0 = no limit (default 10000)."
             | Register_Rate _ -> "accounts REGISTER creates per peer address per hour; 0 = no limit (default 20)."
+            | Token_Ttl _ -> "how long a /token lets RESUME log in, in seconds (default 86400)."
             | Log_Level _ -> "debug, info (default), warn or error."
             | Log_Format _ -> "text (default) or json (one JSON object a line)."
             | Metrics _ -> "address:port to serve Prometheus metrics (/metrics) and a health check (/healthz) on."
@@ -93,6 +95,8 @@ type Config = {
     MaxConnsPerAddress: int
     MaxConns: int
     RegisterRate: int
+    /// How long a `/token` lets RESUME log in.
+    TokenTtl: TimeSpan
     LogLevel: LogLevel
     LogFormat: LogFormat
     /// Where `/metrics` and `/healthz` are served; None: nowhere.
@@ -236,6 +240,11 @@ let private ofResults (r: ParseResults<Arg>) : Config =
         RegisterRate =
             r.GetResult(Register_Rate, defaultValue = 20)
             |> between 0 1_000_000 "register-rate"
+        TokenTtl =
+            r.GetResult(Token_Ttl, defaultValue = 86400)
+            |> between 1 31_536_000 "token-ttl"
+            |> float
+            |> TimeSpan.FromSeconds
         LogLevel = level
         LogFormat = logFormat
         Metrics = metrics

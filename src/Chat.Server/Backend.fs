@@ -68,5 +68,25 @@ type IChatBackend =
     abstract Publish: from: Username * text: string -> MsgId * int
     /// The last `count` messages of the room, oldest first.
     abstract History: RoomName * count: int -> HistoryEntry list
+    /// The room's messages later than `after`, oldest first, at most `count` (`/history after`).
+    abstract HistoryAfter: RoomName * after: MsgId * count: int -> HistoryEntry list
+    /// The room's messages earlier than `before`, oldest first, the last `count` of them.
+    abstract HistoryBefore: RoomName * before: MsgId * count: int -> HistoryEntry list
+
+    /// Keeps a resume token's SHA-256 (hex) for `ttl`: until then RESUME with the token logs the
+    /// user in, on any instance.
+    abstract StoreToken: Username * tokenHash: string * ttl: TimeSpan -> unit
+    /// The token (by its hash) is the user's, and neither expired nor revoked.
+    abstract TokenValid: Username * tokenHash: string -> bool
+    abstract RevokeToken: Username * tokenHash: string -> unit
+
+    /// A direct message: kept in the recipient's inbox (the last `--history`), and delivered as
+    /// `Direct` to the recipient's session once its inbox is open; the message id.
+    abstract SendDirect: from: Username * recipient: Username * text: string * unixMs: int64 -> MsgId
+    /// Starts delivering the user's direct messages here (after its welcome): first those it has
+    /// not been given (kept while it was offline), oldest first, then new ones as they come; each
+    /// once. `Release` closes it.
+    abstract OpenInbox: Username * SessionId -> unit
+
     /// Where events go: each stream's in its order, each once; set once, before the first login.
     abstract Listen: (BusEvent -> unit) -> unit

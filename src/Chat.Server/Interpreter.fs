@@ -12,6 +12,8 @@ type SessionContext = {
     LoginFailures: int
     /// Accounts REGISTER may create per peer address per hour; 0 = no limit.
     RegisterRate: int
+    /// How long a `/token` lets RESUME log in (`--token-ttl`).
+    TokenTtl: System.TimeSpan
     /// What `decide` checks; the message rate also fills a new session's token bucket.
     Limits: Decide.Limits
     Log: Log

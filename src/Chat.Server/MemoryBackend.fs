@@ -16,8 +16,14 @@ type MemoryBackend(historyLimit: int, clock: unit -> int64) =
     // The reverse index, so that a publication looks at its publisher's followers only.
     let followers = Dictionary<Username, HashSet<Username>>()
     let histories = Dictionary<RoomName, Queue<HistoryEntry>>()
-    let roomSeq = Dictionary<RoomName, int64>()
-    let pubSeq = Dictionary<Username, int64>()
+    // The last id of each stream (a room's, a publisher's, an inbox): ids are `<ms>-<seq>` as in
+    // Redis, so that both adapters order and page history alike.
+    let lastIds = Dictionary<string, StreamPos>()
+    let inboxes = Dictionary<Username, Queue<MsgId * Username * string>>()
+    // The last direct message each user was given, and the users whose inbox is open (by session).
+    let inboxSeen = Dictionary<Username, StreamPos>()
+    let openInboxes = Dictionary<Username, SessionId>()
+    let tokens = Dictionary<Username * string, int64>()
     let failures = Dictionary<string, int64 * int>()
     // Which session is in which room (fenced by sid, as the members hashes in Redis), and which
     // users' sessions have entered the lobby since their claim.
@@ -55,14 +61,32 @@ type MemoryBackend(historyLimit: int, clock: unit -> int64) =
                 rooms.Remove room |> ignore
         | _ -> ()
 
-    let next (d: Dictionary<'k, int64>) key =
-        let n =
-            match d.TryGetValue key with
-            | true, n -> n + 1L
-            | _ -> 1L
+    /// The next id of `stream`: after its last, from the clock's milliseconds when they moved on.
+    let nextId (stream: string) =
+        let now = clock ()
 
-        d[key] <- n
-        n
+        let id =
+            match lastIds.TryGetValue stream with
+            | true, last when last.Millis >= now -> StreamPos.next last
+            | _ -> { Millis = now; Sequence = 0L }
+
+        lastIds[stream] <- id
+        id, (MsgId.tryCreate (StreamPos.render id)).Value
+
+    let posOf (id: MsgId) =
+        StreamPos.tryParse (MsgId.value id) |> Option.defaultValue StreamPos.zero
+
+    /// Hands the user's inbox after what it was given to its open session, oldest first.
+    let deliverInbox (user: Username) =
+        match inboxes.TryGetValue user with
+        | true, q when openInboxes.ContainsKey user ->
+            let seen = inboxSeen.GetValueOrDefault(user, StreamPos.zero)
+
+            for id, from, text in q do
+                if posOf id > seen then
+                    listener (BusEvent.Direct(id, from, user, text))
+                    inboxSeen[user] <- posOf id
+        | _ -> ()
 
     let owns user sid =
         match sessions.TryGetValue user with
@@ -157,6 +181,10 @@ type MemoryBackend(historyLimit: int, clock: unit -> int64) =
                     sessions.Remove user |> ignore
                     entered.Remove user |> ignore
 
+                match openInboxes.TryGetValue user with
+                | true, holder when holder = sid -> openInboxes.Remove user |> ignore
+                | _ -> ()
+
                 let room = defaultArg owned room
 
                 if inRoom.Remove((user, sid, room)) then
@@ -210,7 +238,7 @@ type MemoryBackend(historyLimit: int, clock: unit -> int64) =
 
         member _.Say(room, from, text, unixMs) =
             locked (fun () ->
-                let id = MsgId.tryCreate (string (next roomSeq room)) |> Option.get
+                let _, id = nextId ("r:" + RoomName.value room)
 
                 let history =
                     match histories.TryGetValue room with
@@ -235,7 +263,7 @@ type MemoryBackend(historyLimit: int, clock: unit -> int64) =
 
         member _.Publish(from, text) =
             locked (fun () ->
-                let id = MsgId.tryCreate (string (next pubSeq from)) |> Option.get
+                let _, id = nextId ("p:" + Username.value from)
 
                 // The followers are the recipients, as with Redis; those online are counted.
                 let recipients =
@@ -251,6 +279,67 @@ type MemoryBackend(historyLimit: int, clock: unit -> int64) =
                 match histories.TryGetValue room with
                 | true, q -> q |> Seq.skip (max 0 (q.Count - count)) |> List.ofSeq
                 | _ -> [])
+
+        member _.HistoryAfter(room, after, count) =
+            locked (fun () ->
+                match histories.TryGetValue room with
+                | true, q ->
+                    q
+                    |> Seq.filter (fun e -> posOf e.Id > posOf after)
+                    |> Seq.truncate (min count historyLimit)
+                    |> List.ofSeq
+                | _ -> [])
+
+        member _.HistoryBefore(room, before, count) =
+            locked (fun () ->
+                match histories.TryGetValue room with
+                | true, q ->
+                    let earlier = q |> Seq.filter (fun e -> posOf e.Id < posOf before) |> List.ofSeq
+                    earlier |> List.skip (max 0 (earlier.Length - min count historyLimit))
+                | _ -> [])
+
+        member _.StoreToken(user, hash, ttl) =
+            let until = clock () + int64 ttl.TotalMilliseconds
+            locked (fun () -> tokens[(user, hash)] <- until)
+
+        member _.TokenValid(user, hash) =
+            let now = clock ()
+
+            locked (fun () ->
+                match tokens.TryGetValue((user, hash)) with
+                | true, until when until > now -> true
+                | true, _ ->
+                    tokens.Remove((user, hash)) |> ignore
+                    false
+                | _ -> false)
+
+        member _.RevokeToken(user, hash) =
+            locked (fun () -> tokens.Remove((user, hash)) |> ignore)
+
+        member _.SendDirect(from, recipient, text, _unixMs) =
+            locked (fun () ->
+                let _, id = nextId ("d:" + Username.value recipient)
+
+                let q =
+                    match inboxes.TryGetValue recipient with
+                    | true, q -> q
+                    | _ ->
+                        let q = Queue()
+                        inboxes[recipient] <- q
+                        q
+
+                q.Enqueue((id, from, text))
+
+                while q.Count > max 1 historyLimit do
+                    q.Dequeue() |> ignore
+
+                deliverInbox recipient
+                id)
+
+        member _.OpenInbox(user, sid) =
+            locked (fun () ->
+                openInboxes[user] <- sid
+                deliverInbox user)
 
         member _.Listen handler = locked (fun () -> listener <- handler)
 

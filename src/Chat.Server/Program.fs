@@ -150,6 +150,7 @@ let private run (tlsSource: TlsPolicy.Source) (config: Args.Config) =
             Policy = config.DuplicateLogin
             LoginFailures = config.LoginFailures
             RegisterRate = config.RegisterRate
+            TokenTtl = config.TokenTtl
             Limits = {
                 MinPassword = config.MinPassword
                 MsgRate = config.MsgRate

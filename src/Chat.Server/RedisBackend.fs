@@ -44,6 +44,10 @@ type RedisBackend
     let mutable started = false
     let mutable disposed = false
 
+    // The sessions whose inbox is open here, and whose.
+    let inboxes =
+        System.Collections.Concurrent.ConcurrentDictionary<SessionId, Username>()
+
     // The generation of each local session (its user's claim count), which its entries carry.
     let generations =
         System.Collections.Concurrent.ConcurrentDictionary<SessionId, int64>()
@@ -88,6 +92,39 @@ type RedisBackend
         )
 
     let guard f = timed (fun () -> guarded muxer f)
+
+    /// Up to `count` messages of the room's stream from `start` on, in `order`, read a page at a
+    /// time (the stream holds presence events too).
+    let messages (room: RoomName) (order: Order) (start: string) (count: int) =
+        let n = min count historyLimit
+        let pageSize = 2 * n + 10
+
+        let rec collect (from: string) (found: HistoryEntry list) =
+            if found.Length >= n then
+                found
+            else
+                let low, high = if order = Order.Ascending then from, "+" else "-", from
+
+                let page =
+                    guard (fun () ->
+                        db.StreamRange(
+                            key (RedisKeys.roomLog room),
+                            value low,
+                            value high,
+                            Nullable pageSize,
+                            order,
+                            CommandFlags.None
+                        ))
+
+                let found = found @ (page |> Array.choose historyEntry |> List.ofArray)
+
+                if page.Length < pageSize then
+                    found
+                else
+                    collect ("(" + string page[page.Length - 1].Id) found
+
+        if n <= 0 then [] else collect start [] |> List.truncate n
+
 
     let usersOf (values: RedisValue[]) =
         values
@@ -292,6 +329,11 @@ type RedisBackend
         member _.Release(user, sid, room) =
             let left = wait (steps.End(user, sid, serverId, [ room ]))
             generations.TryRemove sid |> ignore
+
+            match inboxes.TryRemove sid with
+            | true, owner -> feeds.Unwatch(DirectFeed owner)
+            | _ -> ()
+
             feeds.Unwatch(RoomFeed room)
             unfollow user (followedBy user)
             left
@@ -380,7 +422,7 @@ type RedisBackend
 
             // Not awaited here: the caller sends its next message at once, and only a failure has
             // anything to do.
-            (RedisScripts.sayIn db (steps.RoomStream room) line unixMs)
+            (RedisScripts.addTo db (steps.RoomStream room) line unixMs)
                 .ContinueWith(
                     Func<Task<StreamPos>, MsgId>(fun sent ->
                         match sent.Exception with
@@ -412,35 +454,47 @@ type RedisBackend
 
         // The stream holds presence events too: read back from its end until `count` messages.
         member _.History(room, count) =
-            let n = min count historyLimit
+            messages room Order.Descending "+" count |> List.rev
 
-            let rec collect (before: string) (found: HistoryEntry list) =
-                if found.Length >= n then
-                    found
-                else
-                    let page =
-                        guard (fun () ->
-                            db.StreamRange(
-                                key (RedisKeys.roomLog room),
-                                value "-",
-                                value before,
-                                Nullable(2 * n + 10),
-                                Order.Descending,
-                                CommandFlags.None
-                            ))
+        member _.HistoryAfter(room, after, count) =
+            messages room Order.Ascending ("(" + MsgId.value after) count
 
-                    let messages = page |> Array.choose historyEntry |> List.ofArray
-                    let found = found @ messages
+        member _.HistoryBefore(room, before, count) =
+            messages room Order.Descending ("(" + MsgId.value before) count |> List.rev
 
-                    if page.Length < 2 * n + 10 then
-                        found
-                    else
-                        collect ("(" + string page[page.Length - 1].Id) found
+        // One key per token, in the user's slot, living as long as the token.
+        member _.StoreToken(user, hash, ttl) =
+            guard (fun () ->
+                db.StringSet(key (RedisKeys.token user hash), value "1", Nullable ttl, When.Always, CommandFlags.None))
+            |> ignore
 
-            if n <= 0 then
-                []
-            else
-                collect "+" [] |> List.truncate n |> List.rev
+        member _.TokenValid(user, hash) =
+            guard (fun () -> db.KeyExists(key (RedisKeys.token user hash), CommandFlags.None))
+
+        member _.RevokeToken(user, hash) =
+            guard (fun () -> db.KeyDelete(key (RedisKeys.token user hash), CommandFlags.None))
+            |> ignore
+
+        // In the recipient's slot: its inbox stream and channel.
+        member _.SendDirect(from, recipient, text, unixMs) =
+            let id =
+                wait (RedisScripts.addTo db (steps.InboxStream recipient) (EventLine.encodeDirect from text) unixMs)
+
+            (MsgId.tryCreate (StreamPos.render id)).Value
+
+        member _.OpenInbox(user, sid) =
+            let seen =
+                guard (fun () -> db.StringGet(key (RedisKeys.inboxSeen user), CommandFlags.None))
+                |> string
+                |> StreamPos.tryParse
+                |> Option.defaultValue StreamPos.zero
+
+            if inboxes.TryAdd(sid, user) then
+                try
+                    feeds.WatchFrom(DirectFeed user, Some seen)
+                with _ ->
+                    inboxes.TryRemove sid |> ignore
+                    reraise ()
 
         member _.Listen handler =
             listener <- handler

@@ -12,6 +12,8 @@ open RedisCalls
 type internal Feed =
     | RoomFeed of RoomName
     | PublisherFeed of Username
+    /// A user's inbox: its direct messages.
+    | DirectFeed of Username
 
 /// One watched stream: its subscription, its cursor (guarded by `Gate`), how many local reasons
 /// keep it, and whether its subscription is established.
@@ -24,6 +26,9 @@ type internal FeedState(feed: Feed) =
     member val Ready = TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
     /// The stream's last id when a check last found it ahead of what was delivered.
     member val Behind: StreamPos option = None with get, set
+    /// Where reading starts: the stream's tail when None, else this id (an inbox: the last
+    /// message its user was given), read back from there at once.
+    member val StartAt: StreamPos option = None with get, set
     member _.Feed = feed
 
 /// The streams this instance needs, and the sharded channels it reads them through: a room's while
@@ -57,16 +62,19 @@ type internal RedisFeeds
         function
         | RoomFeed r -> RedisKeys.roomLog r
         | PublisherFeed u -> RedisKeys.publications u
+        | DirectFeed u -> RedisKeys.inbox u
 
     let channel =
         function
         | RoomFeed r -> RedisChannel.Sharded(RedisKeys.roomChannel r)
         | PublisherFeed u -> RedisChannel.Sharded(RedisKeys.publicationChannel u)
+        | DirectFeed u -> RedisChannel.Sharded(RedisKeys.inboxChannel u)
 
     let describe =
         function
         | RoomFeed r -> "room " + RoomName.value r
         | PublisherFeed u -> "publisher " + Username.value u
+        | DirectFeed u -> "inbox of " + Username.value u
 
     let decode feed (entry: StreamEntry<string>) =
         match MsgId.tryCreate (StreamPos.render entry.Id) with
@@ -75,6 +83,7 @@ type internal RedisFeeds
             match feed with
             | RoomFeed r -> EventLine.decodeRoom entry.Event |> Option.map (EventLine.roomEvent r id)
             | PublisherFeed u -> EventLine.decodePublication u id entry.Event
+            | DirectFeed u -> EventLine.decodeDirect u id entry.Event
 
     let rec execute (state: FeedState) (steps: Step<string> list) =
         for step in steps do
@@ -86,6 +95,19 @@ type internal RedisFeeds
                         listener () event
                     with e ->
                         warn (sprintf "delivering %A failed: %O" event e)
+
+                    // An inbox remembers what its user was given: at the next login, the rest.
+                    match state.Feed with
+                    | DirectFeed u ->
+                        db.StringSetAsync(
+                            key (RedisKeys.inboxSeen u),
+                            value (StreamPos.render entry.Id),
+                            Nullable(),
+                            When.Always,
+                            CommandFlags.FireAndForget
+                        )
+                        |> ignore
+                    | _ -> ()
                 | None ->
                     warn (
                         sprintf "%s: dropped the malformed entry %s" (describe state.Feed) (StreamPos.render entry.Id)
@@ -201,12 +223,19 @@ type internal RedisFeeds
             state.Queue <- queue
             // Subscribed first, then where the stream stands: whatever is appended after this is
             // either received or read back, and nothing before it is this instance's to deliver.
-            let at = tail state.Feed
+            let at = defaultArg state.StartAt (tail state.Feed)
 
             lock state.Gate (fun () ->
                 let next, steps = StreamCursor.start at state.Cursor
+
+                let next, more =
+                    if state.StartAt.IsSome then
+                        StreamCursor.linkRestored next
+                    else
+                        next, []
+
                 state.Cursor <- next
-                execute state steps)
+                execute state (steps @ more))
 
             state.Ready.TrySetResult() |> ignore
         with e ->
@@ -373,7 +402,11 @@ type internal RedisFeeds
 
     /// One more local reason to read the stream; returns once it is subscribed and positioned, so
     /// that what is appended to it from now on reaches this instance. Raises BackendUnavailable.
-    member _.Watch(feed: Feed) =
+    member this.Watch(feed: Feed) = this.WatchFrom(feed, None)
+
+    /// `Watch`, reading from `start` on (read back at once) rather than from the stream's tail,
+    /// when the feed is not watched yet.
+    member _.WatchFrom(feed: Feed, start: StreamPos option) =
         let state, fresh =
             lock gate (fun () ->
                 match feeds.TryGetValue feed with
@@ -383,6 +416,7 @@ type internal RedisFeeds
                 | _ ->
                     let state = FeedState(feed)
                     state.Count <- 1
+                    state.StartAt <- start
                     feeds[feed] <- state
                     state, true)
 

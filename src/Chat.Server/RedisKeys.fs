@@ -32,6 +32,14 @@ module internal RedisKeys =
     /// sharded channel of the user's publications.
     let publicationChannel u = user u "pub"
     let failedUser u = user u "failed"
+    /// string "1" with the token's TTL: a resume token of the user, by its SHA-256 (hex).
+    let token u (hash: string) = user u ("token:" + hash)
+    /// stream: the user's direct messages (its inbox).
+    let inbox u = user u "dms"
+    /// sharded channel of the user's inbox.
+    let inboxChannel u = user u "dm"
+    /// string: the id of the last direct message the user was given.
+    let inboxSeen u = user u "dmseen"
 
     let failedAddress a = address a "failed"
     let registeredAddress a = address a "registered"

@@ -38,7 +38,7 @@ module internal RedisScripts =
     let private withPreludes (preludes: string list) name =
         String.concat "\n" (List.map load preludes @ [ load name ])
 
-    let private say = withPreludes [ "append.lua" ] "say.lua"
+    let private add = withPreludes [ "append.lua" ] "add.lua"
     let private enter = withPreludes [ "append.lua"; "fence.lua" ] "enter.lua"
     let private leave = withPreludes [ "append.lua"; "fence.lua" ] "leave.lua"
     let private publish = withPreludes [ "append.lua" ] "publish.lua"
@@ -92,9 +92,10 @@ module internal RedisScripts =
 
     let private streamArgs (s: StreamTarget) = [ v s.Channel; n (int64 s.Cap); v (StreamPos.render s.Floor) ]
 
-    /// A room message; the entry id, which is the message id.
-    let sayIn (db: IDatabase) (log: StreamTarget) (line: string) (unixMs: int64) =
-        run db say [ log.Key ] (streamArgs log @ [ v line; n unixMs ]) |> map pos
+    /// One event (a room message, a direct message) added to its stream; the entry id, which is
+    /// the message id.
+    let addTo (db: IDatabase) (stream: StreamTarget) (line: string) (unixMs: int64) =
+        run db add [ stream.Key ] (streamArgs stream @ [ v line; n unixMs ]) |> map pos
 
     /// A session's entry in a room's members or the online index: `<generation>:<sid>`.
     let entry (generation: int64) (sid: SessionId) =

@@ -32,6 +32,14 @@ type internal RedisSteps(muxer: ConnectionMultiplexer, feeds: RedisFeeds, histor
 
     member _.RoomStream room = roomStream room
 
+    /// A user's inbox: direct messages, the last `--history` of them kept.
+    member _.InboxStream(user: Username) : StreamTarget = {
+        Key = RedisKeys.inbox user
+        Channel = RedisKeys.inboxChannel user
+        Cap = max 1 historyLimit
+        Floor = feeds.Floor(DirectFeed user)
+    }
+
     /// The session enters the room (the caller watches the room first); a room that gained its
     /// first member is listed in the rooms index after it has it, so a prune never hides it.
     member _.Enter(user: Username, sid: SessionId, generation: int64, room: RoomName) : Task =

@@ -305,6 +305,74 @@ module BackendContract =
             Expect.equal (b.Registrations "::7") 1 "b.Registrations '::7'"
             Expect.equal (b.FailedLogins(user "ann", "10.0.0.7")) (1, 1) "failed logins apart"
 
+        case "history pages by id: after and before, at the edges and for ids not in it"
+        <| fun (this: ContractScope) ->
+            let b = this.Backend(historyLimit = 50)
+            let ann, den = user "ann", room "den"
+            let ids = [ for i in 1..10 -> b.Say(den, ann, string i, now ()).Result ]
+            let texts (es: HistoryEntry list) = es |> List.map (fun e -> int e.Text)
+            Expect.equal (texts (b.HistoryAfter(den, ids[2], 3))) [ 4; 5; 6 ] "after the 3rd, 3"
+            Expect.equal (texts (b.HistoryAfter(den, ids[7], 20))) [ 9; 10 ] "after the 8th: to the end"
+            Expect.isEmpty (b.HistoryAfter(den, ids[9], 20)) "after the last: nothing"
+            Expect.equal (texts (b.HistoryBefore(den, ids[5], 3))) [ 3; 4; 5 ] "before the 6th, 3, oldest first"
+            Expect.equal (texts (b.HistoryBefore(den, ids[1], 20))) [ 1 ] "before the 2nd: the first"
+            Expect.isEmpty (b.HistoryBefore(den, ids[0], 20)) "before the first: nothing"
+            let zero = MsgId.tryCreate "0-0" |> Option.get
+            Expect.equal (texts (b.HistoryAfter(den, zero, 2))) [ 1; 2 ] "after an id before all of them"
+            let far = MsgId.tryCreate "99999999999999-0" |> Option.get
+            Expect.equal (texts (b.HistoryBefore(den, far, 2))) [ 9; 10 ] "before an id after all of them"
+
+            Expect.equal
+                (b.HistoryAfter(den, ids[0], 20) |> List.map _.Id)
+                (List.tail ids)
+                "the ids are the ids Say returned, in order"
+
+        case "tokens are the user's until they expire or are revoked"
+        <| fun (this: ContractScope) ->
+            let b = this.Backend()
+            let ann, ben = user "ann", user "ben"
+            Expect.isFalse (b.TokenValid(ann, "h1")) "unknown"
+            b.StoreToken(ann, "h1", TimeSpan.FromMinutes 5.0)
+            Expect.isTrue (b.TokenValid(ann, "h1")) "stored"
+            Expect.isFalse (b.TokenValid(ben, "h1")) "another user's"
+            b.RevokeToken(ann, "h1")
+            Expect.isFalse (b.TokenValid(ann, "h1")) "revoked"
+            b.StoreToken(ann, "h2", TimeSpan.FromMilliseconds 300.0)
+            Poll.until within "the short token to expire" (fun () -> not (b.TokenValid(ann, "h2")))
+
+        case "a direct message to an offline user waits for its inbox, then comes once, oldest first"
+        <| fun (this: ContractScope) ->
+            let b = this.Backend()
+            let ann, bob, bobSid = user "ann", user "bob", newSid ()
+            let ids = [ for t in [ "one"; "two"; "three" ] -> b.SendDirect(ann, bob, t, now ()) ]
+            Expect.hasLength (List.distinct ids) 3 "distinct ids"
+
+            let directs () =
+                this.Events
+                |> List.choose (function
+                    | BusEvent.Direct(id, f, r, t) -> Some(id, f, r, t)
+                    | _ -> None)
+
+            Expect.isEmpty (directs ()) "nothing before the inbox is open"
+            login b bob bobSid Reject |> ignore
+            b.OpenInbox(bob, bobSid)
+            this.WaitForEvents "the three" (fun _ -> (directs ()).Length >= 3)
+            let four = b.SendDirect(ann, bob, "four", now ())
+            this.WaitForEvents "the fourth, live" (fun _ -> (directs ()).Length >= 4)
+
+            Expect.equal
+                (directs ())
+                (List.map2 (fun id t -> id, ann, bob, t) (ids @ [ four ]) [ "one"; "two"; "three"; "four" ])
+                "in order, once"
+
+            Expect.equal (b.Release(bob, bobSid, lobby)) (Some lobby) "bob leaves"
+            let five = b.SendDirect(ann, bob, "five", now ())
+            let again = newSid ()
+            login b bob again Reject |> ignore
+            b.OpenInbox(bob, again)
+            this.WaitForEvents "the fifth at the next login" (fun _ -> (directs ()).Length >= 5)
+            Expect.equal (directs () |> List.skip 4) [ five, ann, bob, "five" ] "only what came while away"
+
         case "logins, moves and releases reach the listener as each room's events, in the room's order"
         <| fun (this: ContractScope) ->
             let b = this.Backend()
