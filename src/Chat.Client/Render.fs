@@ -36,6 +36,10 @@ let private ok =
     function
     | LoggedIn(u, r) -> Some $"* logged in as {user u}, in {room r}"
     | Registered(u, r) -> Some $"* registered and logged in as {user u}, in {room r}"
+    | Resumed(u, r) -> Some $"* logged in again as {user u}, in {room r}"
+    // The token is a secret: it is kept, never shown.
+    | TokenIssued _ -> Some "* token issued (kept by the client)"
+    | DirectSent(_, u) -> Some $"* sent to {user u}"
     | Joined r -> Some $"* you are in {room r}"
     | Left r when r = RoomName.lobby -> Some $"* you are in {room r}"
     | Left r -> Some $"* you left {room r}, back in {room RoomName.lobby}"
@@ -83,15 +87,23 @@ let message (zone: TimeZoneInfo) (msg: ServerMsg) : string option =
     | Sys(ForcedLogout text) -> Some $"* you were logged out: {text}"
     | Sys(Shutdown text) -> Some $"* the server is shutting down: {text}"
 
+/// `OK TOKEN <t>` without its token, in either mode and even when malformed: a token logs in
+/// without the password, and a terminal, a scrollback or a script's log is no place for it.
+let private withoutSecret (raw: string) =
+    if raw.StartsWith("OK TOKEN", StringComparison.Ordinal) then
+        "OK TOKEN (hidden)"
+    else
+        raw
+
 /// One received line as printed; lines that do not parse are shown as they came, since hiding them would hide
 /// exactly what someone debugging needs to see.
 let line (zone: TimeZoneInfo) (mode: Mode) (raw: string) : string option =
     let shown =
         match mode with
-        | Raw -> Some raw
+        | Raw -> Some(withoutSecret raw)
         | Readable ->
             match ServerLine.parse raw with
             | Some msg -> message zone msg
-            | None -> Some raw
+            | None -> Some(withoutSecret raw)
 
     shown |> Option.map sanitize

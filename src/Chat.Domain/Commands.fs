@@ -4,6 +4,8 @@ namespace Chat.Domain
 type Command =
     | Login of Username * Password
     | Register of Username * Password
+    /// `RESUME <user> <token>`: log in with a token an earlier session was issued (`/token`).
+    | Resume of Username * ResumeToken
     /// A room message (a line not starting with `/`, or `//text` for `/text`).
     | Say of text: string
     | Join of RoomName
@@ -16,6 +18,14 @@ type Command =
     | Subs
     | Publish of text: string
     | History of count: int
+    /// The room's messages after the given id, oldest first; ids compare as stream ids.
+    | HistoryAfter of MsgId * count: int
+    /// The room's messages before the given id, oldest first.
+    | HistoryBefore of MsgId * count: int
+    /// `/msg <user> <text>`: a direct message.
+    | Direct of Username * text: string
+    /// `/token`: this session's resume token, issued on first ask.
+    | Token
     | Ping of token: string option
     | Help
     | Quit
@@ -24,6 +34,7 @@ type Command =
 type Verb =
     | VLogin
     | VRegister
+    | VResume
     | VJoin
     | VLeave
     | VRooms
@@ -34,6 +45,8 @@ type Verb =
     | VSubs
     | VPublish
     | VHistory
+    | VMsg
+    | VToken
     | VPing
     | VHelp
     | VQuit
@@ -50,6 +63,7 @@ module Verb =
     let all = [
         VLogin
         VRegister
+        VResume
         VJoin
         VLeave
         VRooms
@@ -60,6 +74,8 @@ module Verb =
         VSubs
         VPublish
         VHistory
+        VMsg
+        VToken
         VPing
         VHelp
         VQuit
@@ -70,6 +86,7 @@ module Verb =
         function
         | VLogin
         | VRegister
+        | VResume
         | VHelp
         | VPing
         | VQuit -> true
@@ -79,6 +96,7 @@ module Verb =
         function
         | Login _ -> Some VLogin
         | Register _ -> Some VRegister
+        | Resume _ -> Some VResume
         | Say _ -> None
         | Join _ -> Some VJoin
         | Leave -> Some VLeave
@@ -89,7 +107,11 @@ module Verb =
         | Unsubscribe _ -> Some VUnsubscribe
         | Subs -> Some VSubs
         | Publish _ -> Some VPublish
-        | History _ -> Some VHistory
+        | History _
+        | HistoryAfter _
+        | HistoryBefore _ -> Some VHistory
+        | Direct _ -> Some VMsg
+        | Token -> Some VToken
         | Ping _ -> Some VPing
         | Help -> Some VHelp
         | Quit -> Some VQuit
@@ -99,6 +121,7 @@ module Verb =
         function
         | VLogin -> "LOGIN <username> <password>"
         | VRegister -> "REGISTER <username> <password>"
+        | VResume -> "RESUME <username> <token>"
         | VJoin -> "/join <room>"
         | VLeave -> "/leave"
         | VRooms -> "/rooms"
@@ -108,7 +131,9 @@ module Verb =
         | VUnsubscribe -> "/unsubscribe <user>"
         | VSubs -> "/subs"
         | VPublish -> "/publish <text>"
-        | VHistory -> "/history [n]"
+        | VHistory -> "/history [n], /history after|before <id> [n]"
+        | VMsg -> "/msg <user> <text>"
+        | VToken -> "/token"
         | VPing -> "/ping [token]"
         | VHelp -> "/help"
         | VQuit -> "/quit"

@@ -28,13 +28,19 @@ let private common =
     | Quit -> Some [ ok QuitDone; CloseConnection ]
     | _ -> None
 
+let private quit (a: ActiveSession) =
+    match a.Token with
+    | Some t -> [ ok QuitDone; RevokeToken(a.User, t); CloseConnection ]
+    | None -> [ ok QuitDone; CloseConnection ]
+
 let notLoggedIn =
     "log in first: LOGIN <username> <password>, or REGISTER <username> <password>"
 
-// LOGIN <user> <password> | REGISTER <user> <password> | /help | /ping | /quit
+// LOGIN <user> <password> | REGISTER <user> <password> | RESUME <user> <token> | /help | /ping | /quit
 let private anonymous (limits: Limits) (input: Result<Command, ParseError>) =
     match input with
     | Result.Ok(Login(user, pw)) -> [ Authenticate(user, pw) ]
+    | Result.Ok(Command.Resume(user, token)) -> [ Effect.Resume(user, token) ]
     | Result.Ok(Register(_, pw)) when Password.length pw < limits.MinPassword -> [
         err BadArgumentCode $"password must have at least {limits.MinPassword} characters"
       ]
@@ -53,11 +59,18 @@ let private loggedIn (limits: Limits) nowMs (a: ActiveSession) (input: Result<Co
     let same effects = Active a, effects
 
     match input with
-    | Result.Ok(Login _ | Register _)
-    | Result.Error(BadArgument((VLogin | VRegister), _)) ->
+    | Result.Ok(Login _ | Register _ | Command.Resume _)
+    | Result.Error(BadArgument((VLogin | VRegister | VResume), _)) ->
         same [ err AlreadyLoggedIn "this connection is logged in already" ]
     | Result.Ok(Say text) -> rated limits nowMs a (SayInRoom(a.Room, a.User, text))
     | Result.Ok(Publish text) -> rated limits nowMs a (PublishText(a.User, text))
+    | Result.Ok(Direct(user, _)) when user = a.User ->
+        same [ err BadArgumentCode "you cannot send a direct message to yourself" ]
+    | Result.Ok(Direct(user, text)) -> rated limits nowMs a (SendDirect(a.User, user, text))
+    | Result.Ok Token ->
+        match a.Token with
+        | Some t -> same [ ok (TokenIssued t) ]
+        | None -> same [ IssueToken a.User ]
     | Result.Ok(Join room) when room = a.Room -> same [ ok (Joined room) ]
     | Result.Ok(Join room) -> same [ MoveRoom(a.User, a.Room, room, Joined room) ]
     | Result.Ok Leave when a.Room = RoomName.lobby -> same [ ok (Left RoomName.lobby) ]
@@ -70,7 +83,10 @@ let private loggedIn (limits: Limits) nowMs (a: ActiveSession) (input: Result<Co
     | Result.Ok(Subscribe user) -> same [ Follow(a.User, user) ]
     | Result.Ok(Unsubscribe user) -> same [ Unfollow(a.User, user) ]
     | Result.Ok(History n) -> same [ Ask(ShowHistory(a.Room, n)) ]
-    | Result.Ok(Ping _ | Help | Quit as cmd) -> same (common cmd).Value
+    | Result.Ok(HistoryAfter(id, n)) -> same [ Ask(ShowHistoryAfter(a.Room, id, n)) ]
+    | Result.Ok(HistoryBefore(id, n)) -> same [ Ask(ShowHistoryBefore(a.Room, id, n)) ]
+    | Result.Ok Quit -> same (quit a)
+    | Result.Ok(Ping _ | Help as cmd) -> same (common cmd).Value
     | Result.Error(UnknownCommand word) -> same [ err UnknownCommandCode $"{word}; /help lists the commands" ]
     | Result.Error(BadArgument(_, detail)) -> same [ err BadArgumentCode detail ]
 

@@ -7,6 +7,10 @@ type Query =
     | ListUsers
     | ListSubs of Username
     | ShowHistory of RoomName * count: int
+    /// The first `count` messages later than the id, oldest first.
+    | ShowHistoryAfter of RoomName * MsgId * count: int
+    /// The last `count` messages earlier than the id, oldest first.
+    | ShowHistoryBefore of RoomName * MsgId * count: int
 
 /// What a decision asks the shell to do, as data; the shell's interpreter carries it out in order.
 type Effect =
@@ -16,10 +20,20 @@ type Effect =
     | Authenticate of Username * Password
     /// Create the account unless it exists, then log in as with `Authenticate`.
     | CreateAccount of Username * Password
+    /// Like `Authenticate` (the same failure limits), with the token for the password; the welcome
+    /// is `OK RESUME`, and `LoggedInAs` carries the token.
+    | Resume of Username * ResumeToken
+    /// Make a fresh token, store only its hash, reply `OK TOKEN`, then `TokenHeld`.
+    | IssueToken of Username
+    /// The token no longer logs anyone in.
+    | RevokeToken of Username * ResumeToken
     /// Record in the room's history and deliver to its members.
     | SayInRoom of RoomName * Username * text: string
     /// Deliver to the publisher's online subscribers; reply `OK PUBLISH`.
     | PublishText of Username * text: string
+    /// `to'` must be a known user, else `ERR NO_SUCH_USER`; deliver (or keep while offline) and
+    /// reply `OK MSG`.
+    | SendDirect of from: Username * to': Username * text: string
     /// Change room in shared state, then `MovedTo` and the given reply.
     | MoveRoom of Username * from: RoomName * into: RoomName * reply: OkReply
     | Ask of Query

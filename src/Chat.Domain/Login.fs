@@ -22,7 +22,7 @@ type ClaimOutcome =
     /// Reject policy: another session holds the name.
     | AlreadyOnline
 
-/// How a login attempt (LOGIN, REGISTER, later RESUME) ended: the `outcome` label of
+/// How a login attempt (LOGIN, REGISTER, RESUME) ended: the `outcome` label of
 /// `chat_logins_total`. RESUME's failures (unknown, expired, revoked token) are `AuthFailed`.
 [<RequireQualifiedAccess>]
 type LoginOutcome =

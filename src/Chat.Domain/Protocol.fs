@@ -40,16 +40,67 @@ let MaxHistory = 100
 [<Literal>]
 let DefaultHistory = 20
 
+/// A count of 1 to MaxHistory: digits only; a number too large for an int is still a (large)
+/// request, served MaxHistory.
+let private historyCount (s: string) =
+    match s |> String.forall Char.IsAsciiDigit, s.TrimStart '0' with
+    | true, digits when digits.Length > 0 ->
+        Some(
+            if digits.Length > 9 then
+                MaxHistory
+            else
+                min (int digits) MaxHistory
+        )
+    | _ -> None
+
+// /history [n] | /history after <id> [n] | /history before <id> [n]
 let private history (args: string) =
+    let bad detail = Error(BadArgument(VHistory, detail))
+
+    let page direction (query: MsgId * int -> Command) (rest: string) =
+        let idText, countText = splitWord rest
+        // The id in its canonical spelling: the shell compares ids by order, never by text.
+        match StreamPos.tryParse idText |> Option.bind (StreamPos.render >> MsgId.tryCreate), countText with
+        | None, _ -> bad $"usage: /history {direction} <id> [n], id a message id <ms>-<seq>"
+        | Some id, "" -> Result.Ok(query (id, DefaultHistory))
+        | Some id, c ->
+            match historyCount c with
+            | Some n -> Result.Ok(query (id, n))
+            | None -> bad $"usage: /history {direction} <id> [n], n a positive whole number"
+
     match args.Trim(' ') with
     | "" -> Result.Ok(History DefaultHistory)
     | s ->
-        // Digits only; a number too large for an int is still a (large) request, served MaxHistory.
-        match s |> String.forall Char.IsAsciiDigit, s.TrimStart '0' with
-        | true, digits when digits.Length > 0 ->
-            let n = if digits.Length > 9 then MaxHistory else int digits
-            Result.Ok(History(min n MaxHistory))
-        | _ -> Error(BadArgument(VHistory, "usage: /history [n], n a positive whole number"))
+        match splitWord s with
+        | word, rest when word.ToLowerInvariant() = "after" -> page "after" HistoryAfter rest
+        | word, rest when word.ToLowerInvariant() = "before" -> page "before" HistoryBefore rest
+        | _ ->
+            match historyCount s with
+            | Some n -> Result.Ok(History n)
+            | None -> bad "usage: /history [n], n a positive whole number"
+
+// RESUME <user> <token>. The token is a secret: no answer repeats it.
+let private resume (args: string) =
+    let bad detail = Error(BadArgument(VResume, detail))
+    let name, token = splitWord args
+
+    match Username.tryCreate name, singleWord token |> Option.bind ResumeToken.tryCreate with
+    | _ when name = "" -> bad "missing username and token"
+    | None, _ -> bad "invalid username (letters, digits, _ . -; at most 32)"
+    | Some _, None when LineText.isBlank token -> bad "missing token"
+    | Some _, None -> bad "invalid token (16 to 256 characters of A-Z a-z 0-9 _ -)"
+    | Some user, Some t -> Result.Ok(Command.Resume(user, t))
+
+// /msg <user> <text>: the text is checked as a room message's is.
+let private direct (args: string) =
+    let bad detail = Error(BadArgument(VMsg, detail))
+    let name, text = splitWord args
+
+    match Username.tryCreate name with
+    | _ when name = "" || LineText.isBlank text -> bad $"usage: {Verb.usage VMsg}"
+    | None -> bad $"invalid user name: {name}"
+    | Some _ when LineText.hasForbidden text -> bad "control characters are not allowed; nothing was delivered"
+    | Some user -> Result.Ok(Direct(user, text))
 
 let private slashCommand (word: string) (args: string) : Result<Command, ParseError> =
     match word.ToLowerInvariant() with
@@ -64,6 +115,9 @@ let private slashCommand (word: string) (args: string) : Result<Command, ParseEr
     | "publish" when String.IsNullOrWhiteSpace args -> Error(BadArgument(VPublish, "usage: /publish <text>"))
     | "publish" -> Result.Ok(Publish args)
     | "history" -> history args
+    | "msg" -> direct args
+    | "token" when LineText.isBlank args -> Result.Ok Token
+    | "token" -> Error(BadArgument(VToken, $"usage: {Verb.usage VToken}"))
     | "ping" ->
         Result.Ok(
             Ping(
@@ -91,6 +145,7 @@ let parse (line: string) : Result<Command, ParseError> option =
         match splitWord line with
         | "LOGIN", args -> Some(credentials VLogin args |> Result.map Login)
         | "REGISTER", args -> Some(credentials VRegister args |> Result.map Register)
+        | "RESUME", args -> Some(resume args)
         | _ -> Some(Result.Ok(Say line))
 
 let private names f xs =
@@ -124,6 +179,9 @@ let private renderOk =
     | SubList us -> names Username.value us |> withTail "SUBS"
     | Published(id, n) -> $"PUBLISH {MsgId.value id} {n}"
     | HistoryDone n -> $"HISTORY {n}"
+    | Resumed(u, r) -> $"RESUME {Username.value u} {RoomName.value r}"
+    | TokenIssued t -> "TOKEN " + ResumeToken.value t
+    | DirectSent(id, u) -> $"MSG {MsgId.value id} {Username.value u}"
     | Pong None -> "PONG"
     | Pong(Some t) -> $"PONG {t}"
     | HelpDone -> "HELP"

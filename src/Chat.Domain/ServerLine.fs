@@ -45,6 +45,9 @@ let private parseOk (rest: string) : OkReply option =
     match verb, words args with
     | "LOGIN", [| u; r |] -> Option.map2 (fun u r -> LoggedIn(u, r)) (user u) (room r)
     | "REGISTER", [| u; r |] -> Option.map2 (fun u r -> Registered(u, r)) (user u) (room r)
+    | "RESUME", [| u; r |] -> Option.map2 (fun u r -> Resumed(u, r)) (user u) (room r)
+    | "TOKEN", [| t |] -> ResumeToken.tryCreate t |> Option.map TokenIssued
+    | "MSG", [| id; u |] -> Option.map2 (fun id u -> DirectSent(id, u)) (MsgId.tryCreate id) (user u)
     | "JOIN", [| r |] -> room r |> Option.map Joined
     | "LEAVE", [| r |] -> room r |> Option.map Left
     | "ROOMS", ws -> allOf roomCount ws |> Option.map RoomList

@@ -22,6 +22,12 @@ type ErrorCode =
 type OkReply =
     | LoggedIn of Username * RoomName
     | Registered of Username * RoomName
+    /// `OK RESUME <u> <room>`: logged in by a resume token.
+    | Resumed of Username * RoomName
+    /// `OK TOKEN <t>`: the session's resume token, a secret the client keeps and never shows.
+    | TokenIssued of ResumeToken
+    /// `OK MSG <id> <user>`: a direct message was sent to `user`.
+    | DirectSent of MsgId * Username
     | Joined of RoomName
     | Left of RoomName
     | RoomList of (RoomName * int) list

@@ -82,7 +82,7 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
                     ]
                 )
 
-                Session.evolve state (LoggedInAs(user, TokenBucket.full ctx.Limits.MsgRate (ctx.Now())))
+                Session.evolve state (LoggedInAs(user, TokenBucket.full ctx.Limits.MsgRate (ctx.Now()), None))
             | Login.CloseWith msg ->
                 outbox.SendLast msg
                 closing <- true
@@ -158,6 +158,9 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
                 send (Hist(room, e.Id, e.From, e.UnixMs, e.Text))
 
             reply (HistoryDone entries.Length)
+        // PLACEHOLDER (issue 12): the lead replaces these with the shell's history pages.
+        | ShowHistoryAfter _
+        | ShowHistoryBefore _ -> fail Unavailable "not implemented yet"
 
     let step (state: Session) (effect: Effect) : Session =
         match effect with
@@ -170,6 +173,13 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
             state
         | Authenticate(user, password) -> authenticate user password state
         | CreateAccount(user, password) -> register user password state
+        // PLACEHOLDERS (issue 12): the lead replaces these with the shell's tokens and direct messages.
+        | Effect.Resume _
+        | IssueToken _
+        | RevokeToken _
+        | SendDirect _ ->
+            fail Unavailable "not implemented yet"
+            state
         // <text>: the MSG line comes back to the sender through the room's stream, in the room's order.
         | SayInRoom(room, user, text) ->
             metrics.RoomMessageIn()
@@ -255,6 +265,7 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
                     match effect with
                     | Authenticate _ -> metrics.Login(LoginCommand.Login, LoginOutcome.Unavailable)
                     | CreateAccount _ -> metrics.Login(LoginCommand.Register, LoginOutcome.Unavailable)
+                    | Effect.Resume _ -> metrics.Login(LoginCommand.Resume, LoginOutcome.Unavailable)
                     | _ -> ()
 
                     ctx.Log.Warn("shared state unavailable", [ "reason", box reason; "peer", box peer ])

@@ -13,12 +13,18 @@ open Chat.Tests.Cases
 
 let private utc = TimeZoneInfo.Utc
 
+/// A resume token as the server issues them: 43 characters of base64url.
+let private secret = "q7Zx3fK9_wR2mN8vB4tY6uJ1hL5gP0sD-cE7aQ9iO3k"
+
 /// Server lines and how they read at a terminal; one or more of every kind of server message.
 let readable = [
     "HELLO chat/1 node-1 welcome; LOGIN <user> <password>", "* connected to node-1: welcome; LOGIN <user> <password>"
     "INFO   /join <room>", "  /join <room>"
     "OK LOGIN alice lobby", "* logged in as alice, in #lobby"
     "OK REGISTER dave lobby", "* registered and logged in as dave, in #lobby"
+    "OK RESUME alice lobby", "* logged in again as alice, in #lobby"
+    $"OK TOKEN {secret}", "* token issued (kept by the client)"
+    "OK MSG 1700000000000-1 bob", "* sent to bob"
     "OK JOIN dev", "* you are in #dev"
     "OK LEAVE dev", "* you left #dev, back in #lobby"
     "OK LEAVE lobby", "* you are in #lobby"
@@ -45,6 +51,7 @@ let readable = [
     "ERR LINE_TOO_LONG lines are limited to 4096 bytes", "! LINE_TOO_LONG: lines are limited to 4096 bytes"
     "MSG dev 1700000000000-0 alice hello  there", "[dev] alice: hello  there"
     "PUB 3 alice big news", "[pub] alice: big news"
+    "DM 1700000000000-2 alice psst", "[dm] alice: psst"
     "HIST dev 5 alice 1700000000000 earlier words", "[dev 22:13:20] alice: earlier words"
     "HIST dev 6 bob 0 the epoch", "[dev 00:00:00] bob: the epoch"
     "SYS JOIN dev bob", "* bob joined #dev"
@@ -93,6 +100,9 @@ let private serverMsg =
         Gen.oneof [
             Gen.map2 (fun u r -> LoggedIn(u, r)) user room
             Gen.map2 (fun u r -> Registered(u, r)) user room
+            Gen.map2 (fun u r -> Resumed(u, r)) user room
+            Gen.constant (TokenIssued(ResumeToken.tryCreate secret |> Option.get))
+            Gen.map2 (fun i u -> DirectSent(i, u)) id user
             Gen.map Joined room
             Gen.map Left room
             Gen.listOf (Gen.zip room n) |> Gen.map RoomList
@@ -123,6 +133,7 @@ let private serverMsg =
         Gen.map2 (fun c t -> Err(c, t)) (Gen.elements ErrorCode.all) text
         Gen.map4 (fun r i u t -> Msg(r, i, u, t)) room id user text
         Gen.map3 (fun i u t -> Pub(i, u, t)) id user text
+        Gen.map3 (fun i u t -> Dm(i, u, t)) id user text
         gen {
             let! r = room
             let! i = id
@@ -194,9 +205,26 @@ let tests =
             ]
             (fun (raw: string) -> Expect.equal (Render.line utc Render.Readable raw) (Some raw) "the readable line")
 
-        testCase "raw mode prints the protocol line itself" (fun () ->
-            for raw, _ in readable do
+        testCase "raw mode prints the protocol line itself, but for a token" (fun () ->
+            for raw, _ in readable |> List.filter (fun (raw, _) -> not (raw.Contains secret)) do
                 Expect.equal (Render.line utc Render.Raw raw) (Some raw) "the raw line")
+
+        testCases
+            "a token is never printed, in either mode, even in a malformed line"
+            [
+                $"OK TOKEN {secret}"
+                $"OK TOKEN {secret} extra"
+                $"OK TOKEN  {secret}"
+                $"OK TOKEN{secret}"
+            ]
+            (fun (raw: string) ->
+                for mode in [ Render.Raw; Render.Readable ] do
+                    match Render.line utc mode raw with
+                    | Some shown -> Expect.isFalse (shown.Contains secret) $"{mode} shows the token: {shown}"
+                    | None -> ())
+
+        testCase "the token reads as issued, not as what it is" (fun () ->
+            Expect.equal (Render.line utc Render.Raw $"OK TOKEN {secret}") (Some "OK TOKEN (hidden)") "raw")
 
         testCases
             "control characters are removed from what is printed, TAB and non-ASCII kept"
@@ -268,6 +296,8 @@ let tests =
                         shown.StartsWith("[" + RoomName.value r)
                         && shown.Contains(Username.value u + ": ")
                     | Pub(_, u, t), Some shown -> shown = $"[pub] {Username.value u}: {t}"
+                    | Dm(_, u, t), Some shown -> shown = $"[dm] {Username.value u}: {t}"
+                    | Ok(TokenIssued t), Some shown -> not (shown.Contains(ResumeToken.value t))
                     | Info t, Some shown -> shown = t
                     | _, shown -> shown.IsSome && shown.Value <> ""))
     ]

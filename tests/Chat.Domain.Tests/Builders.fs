@@ -23,6 +23,7 @@ let activeIn name roomName = {
     User = user name
     Room = room roomName
     Bucket = TokenBucket.full limits.MsgRate 0L
+    Token = None
 }
 
 let active name roomName = Active(activeIn name roomName)

@@ -13,6 +13,7 @@ let private alice =
         User = user "alice"
         Room = lobby
         Bucket = TokenBucket.full twoPerSecond.MsgRate 0L
+        Token = None
     }
 
 let private decideAt nowMs state line =
@@ -42,6 +43,19 @@ let tests =
         testCase "publishes count against the same rate" (fun () ->
             let empty, _ = run 0L alice [ "a"; "b"; "c"; "d" ]
             snd (decideAt 0L empty "/publish news") =! limited)
+
+        testCase "direct messages count against the same rate, sharing one bucket with room messages" (fun () ->
+            let _, effects =
+                run 0L alice [ "a"; "/msg bob hi"; "/publish news"; "b"; "/msg bob again" ]
+
+            let dm text = [ SendDirect(user "alice", user "bob", text) ]
+
+            effects
+            =! [ said "a"; dm "hi"; [ PublishText(user "alice", "news") ]; said "b"; limited ])
+
+        testCase "a spent bucket limits a direct message too" (fun () ->
+            let empty, _ = run 0L alice [ "a"; "b"; "c"; "d" ]
+            decideAt 0L empty "/msg bob hi" =! (empty, limited))
 
         testCase "tokens come back with time" (fun () ->
             let empty, _ = run 0L alice [ "a"; "b"; "c"; "d" ]

@@ -40,6 +40,15 @@ let tests =
             EventLine.decodePublication alice id (EventLine.encodePublication [] "quiet")
             =! Some(BusEvent.Published(id, alice, "quiet", [])))
 
+        testCase "a direct message carries its sender and its text; the stream names the recipient" (fun () ->
+            let id = msgId "7-1"
+
+            EventLine.decodeDirect bob id (EventLine.encodeDirect alice "hi\tthere  bob")
+            =! Some(BusEvent.Direct(id, alice, bob, "hi\tthere  bob"))
+
+            EventLine.decodeDirect bob id "D\tbad name\tx" =! None
+            EventLine.decodeDirect bob id "S\talice\tx" =! None)
+
         testCase "a kick names the user and the session" (fun () ->
             EventLine.decodeKick (EventLine.encodeKick alice (sid "s-9"))
             =! Some(BusEvent.Kicked(alice, sid "s-9")))

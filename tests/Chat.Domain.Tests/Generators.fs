@@ -41,6 +41,21 @@ module Gens =
     let word = token [ '!' .. '~' ] 16
     let msgId = token [ '!' .. '~' ] 64 |> Gen.map (MsgId.tryCreate >> Option.get)
 
+    /// A stream id `<ms>-<seq>`, as the ids of Redis streams are.
+    let streamId =
+        Gen.map2
+            (fun (ms: int64) (seq: int64) -> MsgId.tryCreate $"{ms}-{seq}" |> Option.get)
+            (Gen.choose64 (0L, System.Int64.MaxValue))
+            (Gen.choose64 (0L, System.Int64.MaxValue))
+
+    /// What `ResumeToken.tryCreate` accepts: 16 to 256 characters of base64url.
+    let resumeToken =
+        gen {
+            let! n = Gen.choose (16, 256)
+            let! cs = Gen.arrayOfLength n (Gen.elements (wordChars @ [ '-' ]))
+            return ResumeToken.tryCreate (String cs) |> Option.get
+        }
+
     let sessionId =
         token ([ 'a' .. 'z' ] @ [ 'A' .. 'Z' ] @ [ '0' .. '9' ] @ [ '-' ]) 64
         |> Gen.map (SessionId.tryCreate >> Option.get)

@@ -17,6 +17,9 @@ module MessageGenerators =
         Gen.oneof [
             Gen.map2 (fun u r -> LoggedIn(u, r)) u r
             Gen.map2 (fun u r -> Registered(u, r)) u r
+            Gen.map2 (fun u r -> Resumed(u, r)) u r
+            Gen.map TokenIssued Gens.resumeToken
+            Gen.map2 (fun id u -> DirectSent(id, u)) Gens.msgId u
             Gen.map Joined r
             Gen.map Left r
             // Rendering sorts rooms by name, so the generated list is sorted already (stable, ordinal).
@@ -60,6 +63,7 @@ module MessageGenerators =
             Gen.map2 (fun c t -> Err(c, t)) (Gen.elements ErrorCode.all) t
             Gen.map4 (fun r id u t -> Msg(r, id, u, t)) Gens.roomName Gens.msgId Gens.username t
             Gen.map3 (fun id u t -> Pub(id, u, t)) Gens.msgId Gens.username t
+            Gen.map3 (fun id u t -> Dm(id, u, t)) Gens.msgId Gens.username t
             gen {
                 let! r = Gens.roomName
                 let! id = Gens.msgId
@@ -82,6 +86,7 @@ module MessageGenerators =
             Gen.map3 (fun u s r -> BusEvent.Left(u, s, r)) u s r
             Gen.map4 (fun r id u t -> BusEvent.Said(r, id, u, t)) r Gens.msgId u Gens.text
             Gen.map4 (fun id u t rs -> BusEvent.Published(id, u, t, rs)) Gens.msgId u Gens.text Gens.usernames
+            Gen.map4 (fun id f r t -> BusEvent.Direct(id, f, r, t)) Gens.msgId u u Gens.text
             Gen.map2 (fun u s -> BusEvent.Kicked(u, s)) u s
         ]
 
@@ -90,6 +95,7 @@ type Arbs =
     static member RoomName() = Arb.fromGen Gens.roomName
     static member MsgId() = Arb.fromGen Gens.msgId
     static member SessionId() = Arb.fromGen Gens.sessionId
+    static member ResumeToken() = Arb.fromGen Gens.resumeToken
 
     static member SafeText() =
         Gens.text |> Gen.map SafeText |> Arb.fromGen

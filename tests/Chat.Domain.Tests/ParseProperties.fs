@@ -39,6 +39,34 @@ let tests =
             | Some(Result.Error(BadArgument(VHistory, _))) -> n <= 0
             | _ -> false)
 
+        chatProperty "RESUME parses any valid username and token" (fun (u: Username, t: ResumeToken) ->
+            let spelled = (Username.value u).ToUpperInvariant()
+            Protocol.parse $"RESUME {spelled} {ResumeToken.value t}" = Some(Result.Ok(Command.Resume(u, t))))
+
+        chatProperty "msg carries its recipient and its text" (fun (u: Username, NonBlankText text) ->
+            let text = text.TrimStart ' '
+            Protocol.parse $"/msg {Username.value u} {text}" = Some(Result.Ok(Direct(u, text))))
+
+        chatProperty
+            "history pages take any stream id, the count between 1 and 100"
+            (fun (ms: int64, seq: int64, n: int) ->
+                let ms, seq = abs (ms % 10_000_000_000_000L), abs (seq % 1000L)
+                let id = MsgId.tryCreate $"{ms}-{seq}" |> Option.get
+
+                match
+                    Protocol.parse $"/history after {ms}-{seq} {n}", Protocol.parse $"/history before {ms}-{seq} {n}"
+                with
+                | Some(Result.Ok(HistoryAfter(a, k))), Some(Result.Ok(HistoryBefore(b, k'))) ->
+                    n > 0 && a = id && b = id && k = min n 100 && k' = k
+                | Some(Result.Error(BadArgument(VHistory, _))), Some(Result.Error(BadArgument(VHistory, _))) -> n <= 0
+                | _ -> false)
+
+        chatProperty "a history id that is a stream id is kept as its canonical spelling" (fun (id: MsgId) ->
+            match Protocol.parse $"/history before {MsgId.value id}", StreamPos.tryParse (MsgId.value id) with
+            | Some(Result.Ok(HistoryBefore(parsed, 20))), Some pos -> MsgId.value parsed = StreamPos.render pos
+            | Some(Result.Error(BadArgument(VHistory, _))), None -> true
+            | _ -> false)
+
         chatProperty "publish carries its text" (fun (NonBlankText text) ->
             let text = text.TrimStart ' '
             Protocol.parse ("/publish " + text) = Some(Result.Ok(Publish text)))

@@ -47,6 +47,14 @@ let tests =
         testCase "OK replies to single-valued commands" (fun () ->
             render (Ok(LoggedIn(user "alice", lobby))) =! "OK LOGIN alice lobby"
             render (Ok(Registered(user "bob", lobby))) =! "OK REGISTER bob lobby"
+            render (Ok(Resumed(user "alice", lobby))) =! "OK RESUME alice lobby"
+
+            render (Ok(TokenIssued(ResumeToken.tryCreate "abcdefghijklmnop_-0123" |> Option.get)))
+            =! "OK TOKEN abcdefghijklmnop_-0123"
+
+            render (Ok(DirectSent(msgId "1700000000000-1", user "bob")))
+            =! "OK MSG 1700000000000-1 bob"
+
             render (Ok(Joined(room "games"))) =! "OK JOIN games"
             render (Ok(Left(room "games"))) =! "OK LEAVE games"
             render (Ok(Subscribed(user "bob"))) =! "OK SUBSCRIBE bob"
@@ -79,11 +87,12 @@ let tests =
             render (Ok(UserList [])) =! "OK USERS"
             render (Ok(SubList [])) =! "OK SUBS")
 
-        testCase "MSG, PUB and HIST put the text last, spaces and all" (fun () ->
+        testCase "MSG, PUB, DM and HIST put the text last, spaces and all" (fun () ->
             render (Msg(lobby, msgId "42", user "alice", "hi  there "))
             =! "MSG lobby 42 alice hi  there "
 
             render (Pub(msgId "7", user "alice", "news")) =! "PUB 7 alice news"
+            render (Dm(msgId "8-0", user "alice", " psst ")) =! "DM 8-0 alice  psst "
 
             render (Hist(lobby, msgId "42", user "alice", 1700000000123L, "old text"))
             =! "HIST lobby 42 alice 1700000000123 old text")

@@ -151,6 +151,14 @@ let tests =
             Routing.route (BusEvent.Published(msgId "p1", alice, "news", [])) three
             =! (three, []))
 
+        testCase "a direct message goes to its recipient's local session only" (fun () ->
+            Routing.route (BusEvent.Direct(msgId "9-0", alice, carol, "psst")) three
+            =! (three, [ Deliver(set [ sc ], Dm(msgId "9-0", alice, "psst")) ]))
+
+        testCase "a direct message to a user not logged in here delivers nothing" (fun () ->
+            Routing.route (BusEvent.Direct(msgId "9-0", alice, user "dave", "psst")) three
+            =! (three, []))
+
         testCase "a kicked local session is disconnected with FORCED_LOGOUT" (fun () ->
             let r, ds = Routing.route (BusEvent.Kicked(bob, sb)) three
             ds =! [ Disconnect(sb, Sys(ForcedLogout "Logged in from another location.")) ]

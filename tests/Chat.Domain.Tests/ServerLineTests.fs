@@ -21,7 +21,17 @@ let tests =
             =! Some(Msg(lobby, msgId "42", user "alice", "hi there"))
 
             parse "ERR RATE_LIMITED slow down" =! Some(Err(RateLimited, "slow down"))
-            parse "SYS JOIN lobby bob" =! Some(Sys(UserJoined(lobby, user "bob"))))
+            parse "SYS JOIN lobby bob" =! Some(Sys(UserJoined(lobby, user "bob")))
+            parse "OK RESUME Alice lobby" =! Some(Ok(Resumed(user "alice", lobby)))
+
+            parse "OK MSG 1700000000000-1 Bob"
+            =! Some(Ok(DirectSent(msgId "1700000000000-1", user "bob")))
+
+            parse "OK TOKEN abcdefghijklmnop_-0123"
+            =! Some(Ok(TokenIssued(ResumeToken.tryCreate "abcdefghijklmnop_-0123" |> Option.get)))
+
+            parse "DM 1700000000000-2 alice psst  there"
+            =! Some(Dm(msgId "1700000000000-2", user "alice", "psst  there")))
 
         testCase "names in server lines are folded like everywhere else" (fun () ->
             parse "MSG Lobby 1 Alice hi" =! Some(Msg(lobby, msgId "1", user "alice", "hi")))
@@ -46,6 +56,15 @@ let tests =
                 "OK PUBLISH id many"
                 "OK HISTORY"
                 "OK HELP now"
+                "OK RESUME alice"
+                "OK RESUME b@d lobby"
+                "OK TOKEN"
+                "OK TOKEN short"
+                "OK TOKEN abcdefghijklmnop qrstuvwxyz012345"
+                "OK MSG 1-0"
+                "OK MSG 1-0 b@d"
+                "DM 1-0 alice"
+                "DM 1-0 b@d text"
                 "ERR"
                 "ERR NOT_A_CODE text"
                 "ERR BAD_ARGUMENT"
@@ -66,7 +85,7 @@ let tests =
 
         chatProperty "rendered lines start with an upper-case kind word" (fun (msg: ServerMsg) ->
             let kind = (Protocol.render msg).Split(' ')[0]
-            List.contains kind [ "HELLO"; "INFO"; "OK"; "ERR"; "MSG"; "PUB"; "HIST"; "SYS" ])
+            List.contains kind [ "HELLO"; "INFO"; "OK"; "ERR"; "MSG"; "PUB"; "DM"; "HIST"; "SYS" ])
 
         chatProperty "parse is total on any non-null string" (fun (line: FsCheck.NonNull<string>) ->
             ServerLine.parse line.Get |> ignore)

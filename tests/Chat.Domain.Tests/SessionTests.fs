@@ -12,9 +12,12 @@ let private games = room "games"
 
 let private states = [ Anonymous; active "alice" "lobby"; active "bob" "games"; Ended ]
 
+let private token = ResumeToken.tryCreate "abcdefghijklmnop_-0123" |> Option.get
+
 let private events = [
-    LoggedInAs(alice, bucket)
-    LoggedInAs(user "carol", bucket)
+    LoggedInAs(alice, bucket, None)
+    LoggedInAs(user "carol", bucket, Some token)
+    TokenHeld token
     MovedTo games
     MovedTo lobby
     Closed
@@ -26,12 +29,29 @@ let tests =
         testCase "a new connection is anonymous" (fun () -> Session.initial =! Anonymous)
 
         testCase "logging in enters the lobby with the given bucket" (fun () ->
-            Session.evolve Anonymous (LoggedInAs(alice, bucket))
+            Session.evolve Anonymous (LoggedInAs(alice, bucket, None))
             =! Active {
                 User = alice
                 Room = lobby
                 Bucket = bucket
+                Token = None
             })
+
+        testCase "a RESUME login holds the token it logged in with" (fun () ->
+            match Session.evolve Anonymous (LoggedInAs(alice, bucket, Some token)) with
+            | Active a -> a.Token =! Some token
+            | other -> failtestf "not active: %A" other)
+
+        testCase "an issued token is held by the active session" (fun () ->
+            Session.evolve (active "alice" "games") (TokenHeld token)
+            =! Active {
+                activeIn "alice" "games" with
+                    Token = Some token
+            })
+
+        testCase "a token issued to no active session changes nothing" (fun () ->
+            Session.evolve Anonymous (TokenHeld token) =! Anonymous
+            Session.evolve Ended (TokenHeld token) =! Ended)
 
         testCase "moving changes the room of an active session" (fun () ->
             Session.evolve (active "alice" "lobby") (MovedTo games)
@@ -44,10 +64,10 @@ let tests =
         testCase "events that do not apply leave the state as it is" (fun () ->
             Session.evolve Anonymous (MovedTo games) =! Anonymous
 
-            Session.evolve (active "bob" "games") (LoggedInAs(alice, bucket))
+            Session.evolve (active "bob" "games") (LoggedInAs(alice, bucket, None))
             =! active "bob" "games"
 
-            Session.evolve Ended (LoggedInAs(alice, bucket)) =! Ended
+            Session.evolve Ended (LoggedInAs(alice, bucket, None)) =! Ended
             Session.evolve Ended (MovedTo games) =! Ended)
 
         testCase "evolve is total over every state and event" (fun () ->
@@ -59,11 +79,12 @@ let tests =
             =! states.Length * events.Length)
 
         testCase "fold applies the events in order" (fun () ->
-            Session.fold Anonymous [ LoggedInAs(alice, bucket); MovedTo games; MovedTo lobby; MovedTo games ]
+            Session.fold Anonymous [ LoggedInAs(alice, bucket, None); MovedTo games; MovedTo lobby; MovedTo games ]
             =! Active {
                 User = alice
                 Room = games
                 Bucket = bucket
+                Token = None
             })
 
         chatProperty "once ended, always ended" (fun (choices: NonNegativeInt list) ->
@@ -75,7 +96,7 @@ let tests =
             (fun (u: Username, r: RoomName, choices: int list) ->
                 let event i =
                     match abs (i % 3) with
-                    | 0 -> LoggedInAs(u, bucket)
+                    | 0 -> LoggedInAs(u, bucket, None)
                     | 1 -> MovedTo r
                     | _ -> Closed
 

@@ -522,6 +522,7 @@ module LineGens =
                     "LOGIN"
                     "LOGIN "
                     "REGISTER "
+                    "RESUME "
                     "login "
                     "/join "
                     "/JOIN "
@@ -534,6 +535,10 @@ module LineGens =
                     "/subs"
                     "/publish "
                     "/history "
+                    "/history after 1700000000000-0 "
+                    "/history before "
+                    "/msg "
+                    "/token"
                     "/ping "
                     "/help"
                     "/quit"
@@ -585,12 +590,14 @@ let private sessions =
             User = alice
             Room = RoomName.lobby
             Bucket = TokenBucket.full limits.MsgRate 0L
+            Token = None
         }
         // Out of tokens: messages are refused, but still answered.
         Active {
             User = alice
             Room = (RoomName.tryCreate "dev").Value
             Bucket = { Tokens = 0.0; AtMs = 1_000L }
+            Token = None
         }
     ]
 
