@@ -47,7 +47,7 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
 
     // Takes the name (the policy decides about an existing session); `Login.claimed` decides what
     // follows, in order.
-    let claim (attempt: LoginCommand) (user: Username) (success: OkReply) (state: Session) =
+    let claim (attempt: LoginCommand) (user: Username) (success: OkReply) (token: ResumeToken option) (state: Session) =
         let ended =
             match backend.Claim(user, sid, ctx.Policy) with
             | AlreadyOnline -> Login.HeldElsewhere
@@ -82,7 +82,9 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
                     ]
                 )
 
-                Session.evolve state (LoggedInAs(user, TokenBucket.full ctx.Limits.MsgRate (ctx.Now()), None))
+                // After the welcome: the direct messages kept while the user was away, then new ones.
+                followUp $"inbox {Username.value user} {SessionId.value sid}" (fun () -> backend.OpenInbox(user, sid))
+                Session.evolve state (LoggedInAs(user, TokenBucket.full ctx.Limits.MsgRate (ctx.Now()), token))
             | Login.CloseWith msg ->
                 outbox.SendLast msg
                 closing <- true
@@ -112,11 +114,39 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
                         Login.UnknownUser
 
             match Login.verdict check with
-            | Login.ClaimName -> claim LoginCommand.Login user (LoggedIn(user, RoomName.lobby)) state
+            | Login.ClaimName -> claim LoginCommand.Login user (LoggedIn(user, RoomName.lobby)) None state
             | Login.RecordFailure(outcome, answer) ->
                 backend.RecordFailedLogin(user, peer)
                 metrics.Login(LoginCommand.Login, outcome)
                 ctx.Log.Info("login failed", [ "user", box (Username.value user); "peer", box peer ])
+                send answer
+                state
+
+    // RESUME <user> <token>
+    // Limited and counted like LOGIN; a token that is unknown, expired, revoked or another user's is
+    // one lookup and one answer, like a wrong password. The token is never logged.
+    let resume user token state =
+        let byUser, byAddress = backend.FailedLogins(user, peer)
+
+        match Login.admit ctx.LoginFailures byUser byAddress with
+        | Login.Refused(outcome, answer) ->
+            metrics.Login(LoginCommand.Resume, outcome)
+            metrics.Limited Limit.Login
+            send answer
+            state
+        | Login.Admitted ->
+            let check =
+                if backend.TokenValid(user, Tokens.hash token) then
+                    Login.Matches
+                else
+                    Login.WrongPassword
+
+            match Login.verdict check with
+            | Login.ClaimName -> claim LoginCommand.Resume user (Resumed(user, RoomName.lobby)) (Some token) state
+            | Login.RecordFailure(outcome, answer) ->
+                backend.RecordFailedLogin(user, peer)
+                metrics.Login(LoginCommand.Resume, outcome)
+                ctx.Log.Info("resume failed", [ "user", box (Username.value user); "peer", box peer ])
                 send answer
                 state
 
@@ -139,11 +169,17 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
                     ctx.Log.Warn("registration not counted", [ "reason", box reason; "peer", box peer ])
 
                 ctx.Log.Info("registered", [ "user", box (Username.value user); "peer", box peer ])
-                claim LoginCommand.Register user (Registered(user, RoomName.lobby)) state
+                claim LoginCommand.Register user (Registered(user, RoomName.lobby)) None state
             else
                 metrics.Login(LoginCommand.Register, LoginOutcome.UserExists)
                 fail UserExists $"{Username.value user} is taken; choose another name or LOGIN"
                 state
+
+    let history room (entries: HistoryEntry list) =
+        for e in entries do
+            send (Hist(room, e.Id, e.From, e.UnixMs, e.Text))
+
+        reply (HistoryDone entries.Length)
 
     let query =
         function
@@ -151,16 +187,9 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
         | ListWho room -> reply (WhoList(room, backend.Members room))
         | ListUsers -> reply (UserList(backend.Online()))
         | ListSubs user -> reply (SubList(backend.Subscriptions user))
-        | ShowHistory(room, count) ->
-            let entries = backend.History(room, count)
-
-            for e in entries do
-                send (Hist(room, e.Id, e.From, e.UnixMs, e.Text))
-
-            reply (HistoryDone entries.Length)
-        // PLACEHOLDER (issue 12): the lead replaces these with the shell's history pages.
-        | ShowHistoryAfter _
-        | ShowHistoryBefore _ -> fail Unavailable "not implemented yet"
+        | ShowHistory(room, count) -> history room (backend.History(room, count))
+        | ShowHistoryAfter(room, after, count) -> history room (backend.HistoryAfter(room, after, count))
+        | ShowHistoryBefore(room, before, count) -> history room (backend.HistoryBefore(room, before, count))
 
     let step (state: Session) (effect: Effect) : Session =
         match effect with
@@ -173,12 +202,26 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
             state
         | Authenticate(user, password) -> authenticate user password state
         | CreateAccount(user, password) -> register user password state
-        // PLACEHOLDERS (issue 12): the lead replaces these with the shell's tokens and direct messages.
-        | Effect.Resume _
-        | IssueToken _
-        | RevokeToken _
-        | SendDirect _ ->
-            fail Unavailable "not implemented yet"
+        | Effect.Resume(user, token) -> resume user token state
+        // /token: a fresh secret; shared state keeps its hash only.
+        | IssueToken user ->
+            let token = Tokens.fresh ()
+            backend.StoreToken(user, Tokens.hash token, ctx.TokenTtl)
+            reply (TokenIssued token)
+            Session.evolve state (TokenHeld token)
+        // Part of /quit: the connection closes whatever Redis says, and the revocation is retried.
+        | RevokeToken(user, token) ->
+            followUp $"revoke a token of {Username.value user}" (fun () -> backend.RevokeToken(user, Tokens.hash token))
+
+            state
+        // /msg <user> <text>
+        | SendDirect(from, recipient, text) ->
+            if backend.UserExists recipient then
+                let id = backend.SendDirect(from, recipient, text, ctx.Now())
+                reply (DirectSent(id, recipient))
+            else
+                fail NoSuchUser $"{Username.value recipient} has no account"
+
             state
         // <text>: the MSG line comes back to the sender through the room's stream, in the room's order.
         | SayInRoom(room, user, text) ->
