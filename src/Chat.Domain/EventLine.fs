@@ -76,6 +76,17 @@ let decodeDirect (recipient: Username) (id: MsgId) (line: string) : BusEvent opt
         |> Option.map (fun u -> BusEvent.Direct(id, u, recipient, text))
     | _ -> None
 
+// F<TAB>recipient<TAB><prev> <id> <line>: an inbox entry, forwarded on the control channel of the
+// instance that holds the recipient's session (an instance reads no channel per user).
+let encodeForward (recipient: Username) (framed: string) =
+    System.String.Concat("F\t", Username.value recipient, "\t", framed)
+
+/// The recipient and the framed entry of a forwarded inbox entry.
+let decodeForward (line: string) : (Username * string) option =
+    match split line with
+    | [| "F"; u; framed |] -> Username.tryCreate u |> Option.map (fun u -> u, framed)
+    | _ -> None
+
 // K<TAB>user<TAB>sid: an instance's control channel, not a stream.
 let encodeKick (user: Username) (sid: SessionId) =
     System.String.Concat("K\t", Username.value user, "\t", SessionId.value sid)

@@ -331,7 +331,7 @@ type RedisBackend
             generations.TryRemove sid |> ignore
 
             match inboxes.TryRemove sid with
-            | true, owner -> feeds.Unwatch(DirectFeed owner)
+            | true, owner -> feeds.CloseInbox owner
             | _ -> ()
 
             feeds.Unwatch(RoomFeed room)
@@ -475,10 +475,26 @@ type RedisBackend
             guard (fun () -> db.KeyDelete(key (RedisKeys.token user hash), CommandFlags.None))
             |> ignore
 
-        // In the recipient's slot: its inbox stream and channel.
+        // In the recipient's slot: its inbox; then, if it is logged in, forwarded to the control
+        // channel of the server that holds its session (fire and forget: a lost forward is read
+        // back from the inbox, at a gap or when the link comes back, or at the next login).
         member _.SendDirect(from, recipient, text, unixMs) =
-            let id =
-                wait (RedisScripts.addTo db (steps.InboxStream recipient) (EventLine.encodeDirect from text) unixMs)
+            let line = EventLine.encodeDirect from text
+
+            let id, prev, server =
+                wait (RedisScripts.directTo db (steps.InboxStream recipient) recipient line unixMs)
+
+            match server with
+            | Some server ->
+                let framed = EventLine.frame (StreamPos.render prev) (StreamPos.render id) line
+
+                db.PublishAsync(
+                    RedisChannel.Sharded(RedisKeys.control server),
+                    value (EventLine.encodeForward recipient framed),
+                    CommandFlags.FireAndForget
+                )
+                |> ignore
+            | None -> ()
 
             (MsgId.tryCreate (StreamPos.render id)).Value
 
@@ -490,11 +506,7 @@ type RedisBackend
                 |> Option.defaultValue StreamPos.zero
 
             if inboxes.TryAdd(sid, user) then
-                try
-                    feeds.WatchFrom(DirectFeed user, Some seen)
-                with _ ->
-                    inboxes.TryRemove sid |> ignore
-                    reraise ()
+                feeds.OpenInbox(user, seen)
 
         member _.Listen handler =
             listener <- handler

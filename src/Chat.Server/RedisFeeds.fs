@@ -49,6 +49,8 @@ type internal RedisFeeds
     let sub = muxer.GetSubscriber()
     let gate = obj ()
     let feeds = Dictionary<Feed, FeedState>()
+    // The inboxes of local users: read through this instance's control channel, not a channel each.
+    let inboxes = Dictionary<Username, FeedState>()
     let mutable control: ChannelMessageQueue = null
     let mutable disposed = false
 
@@ -279,7 +281,7 @@ type internal RedisFeeds
             logged warn "stream catch-up on reconnect" (fun () ->
                 if e.ConnectionType = ConnectionType.Subscription then
                     warn (sprintf "redis subscription link back (%O); reading the streams back" e.EndPoint)
-                    let all = lock gate (fun () -> List.ofSeq feeds.Values)
+                    let all = lock gate (fun () -> List.ofSeq feeds.Values @ List.ofSeq inboxes.Values)
 
                     for state in all do
                         catchUp state
@@ -292,9 +294,15 @@ type internal RedisFeeds
 
         queue.OnMessage(fun (m: ChannelMessage) ->
             try
-                match EventLine.decodeKick (string m.Message) with
-                | Some event -> listener () event
-                | None -> warn "dropped a malformed control message"
+                let line = string m.Message
+
+                match EventLine.decodeKick line, EventLine.decodeForward line with
+                | Some event, _ -> listener () event
+                | None, Some(user, framed) ->
+                    match lock gate (fun () -> inboxes.GetValueOrDefault user) with
+                    | null -> () // not open here (any more): read at the user's next login
+                    | state -> receive state framed
+                | None, None -> warn "dropped a malformed control message"
             with e ->
                 warn (sprintf "a control message was dropped by an unexpected error: %O" e))
 
@@ -438,6 +446,24 @@ type internal RedisFeeds
             lock gate (fun () -> state.Count <- state.Count - 1)
             raise (BackendUnavailable(sprintf "subscribing to %s timed out" (describe feed)))
 
+    /// Starts reading the user's inbox after `seen` (read back at once), then as its entries are
+    /// forwarded to this instance's control channel.
+    member _.OpenInbox(user: Username, seen: StreamPos) =
+        let state = FeedState(DirectFeed user)
+        let fresh = lock gate (fun () -> inboxes.TryAdd(user, state))
+
+        if fresh then
+            lock state.Gate (fun () ->
+                let next, steps = StreamCursor.start seen state.Cursor
+                let next, more = StreamCursor.linkRestored next
+                state.Cursor <- next
+                execute state (steps @ more))
+
+            state.Ready.TrySetResult() |> ignore
+
+    member _.CloseInbox(user: Username) =
+        lock gate (fun () -> inboxes.Remove user |> ignore)
+
     /// One local reason less; the subscription ends a little later if none is left.
     member _.Unwatch(feed: Feed) =
         let idle =
@@ -456,7 +482,13 @@ type internal RedisFeeds
 
     /// The last id this instance saw on the stream: what a new entry's id must follow.
     member _.Floor(feed: Feed) =
-        match lock gate (fun () -> feeds.GetValueOrDefault feed) with
+        let state =
+            lock gate (fun () ->
+                match feed with
+                | DirectFeed u -> inboxes.GetValueOrDefault u
+                | _ -> feeds.GetValueOrDefault feed)
+
+        match state with
         | null -> StreamPos.zero
         | state -> lock state.Gate (fun () -> StreamCursor.last state.Cursor |> Option.defaultValue StreamPos.zero)
 

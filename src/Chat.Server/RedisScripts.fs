@@ -42,6 +42,7 @@ module internal RedisScripts =
     let private enter = withPreludes [ "append.lua"; "fence.lua" ] "enter.lua"
     let private leave = withPreludes [ "append.lua"; "fence.lua" ] "leave.lua"
     let private publish = withPreludes [ "append.lua" ] "publish.lua"
+    let private direct = withPreludes [ "append.lua" ] "direct.lua"
     let private record = withPreludes [ "fence.lua" ] "record.lua"
     let private unset = withPreludes [ "fence.lua" ] "unset.lua"
     let private claim = load "claim.lua"
@@ -100,6 +101,18 @@ module internal RedisScripts =
     /// A session's entry in a room's members or the online index: `<generation>:<sid>`.
     let entry (generation: int64) (sid: SessionId) =
         string generation + ":" + SessionId.value sid
+
+    /// A direct message added to the recipient's inbox: (its id, the id before it, the server
+    /// holding the recipient's session if it has one).
+    let directTo (db: IDatabase) (inbox: StreamTarget) (recipient: Username) (line: string) (unixMs: int64) =
+        run db direct [ inbox.Key; RedisKeys.session recipient ] (streamArgs inbox @ [ v line; n unixMs ])
+        |> map (fun r ->
+            match strings r with
+            | [| id; prev; server |] ->
+                match StreamPos.tryParse id, StreamPos.tryParse prev with
+                | Some id, Some prev -> id, prev, (if server = "" then None else Some server)
+                | _ -> failwithf "the direct script returned malformed ids %s %s" id prev
+            | other -> failwithf "unexpected reply from the direct script: %A" other)
 
     /// The session enters the room: (members now, Some entry id, or None when it was there already
     /// or a newer session of the user is).

@@ -3,7 +3,7 @@
 -- seen there: after a failover the stream may lack entries that were already delivered, and their
 -- ids must never be issued again. The entry keeps the id before it (`p`), so a receiver that sees
 -- `p` differ from what it delivered last knows it missed entries, or that the log was rewound.
--- The channel carries `<prev> <id> <line>`. A channel is not a key: the caller names the stream's
+-- The channel carries `<prev> <id> <line>`; `append` returns the id and the prev. A channel is not a key: the caller names the stream's
 -- own channel, which has the stream's hash tag and so its slot.
 local function idParts(id)
   local dash = string.find(id, '-', 1, true)
@@ -29,5 +29,5 @@ local function append(stream, channel, cap, floor, line, ms)
   end
   redis.call('XADD', stream, 'MAXLEN', '~', cap, id, 'p', prev, 'e', line, 'ms', ms)
   redis.call('SPUBLISH', channel, prev .. ' ' .. id .. ' ' .. line)
-  return id
+  return id, prev
 end
