@@ -13,6 +13,9 @@ type CliArg =
     | [<Unique>] User of name: string
     | Register
     | Raw
+    | No_Reconnect
+    | [<Unique>] Reconnect_Min of seconds: float
+    | [<Unique>] Reconnect_Max of seconds: float
 
     interface IArgParserTemplate with
         member a.Usage =
@@ -27,6 +30,11 @@ type CliArg =
                 "log in as this user; the password comes from CHAT_PASSWORD, else a prompt, else the first line of stdin."
             | Register -> "with --user: create the account (REGISTER) instead of logging in."
             | Raw -> "print server lines verbatim (the default when stdout is not a terminal)."
+            | No_Reconnect -> "with --user: end when the connection drops instead of reconnecting."
+            | Reconnect_Min _ ->
+                $"longest wait before the first reconnect attempt; it doubles with each attempt (default: {Backoff.defaults.First.TotalSeconds})."
+            | Reconnect_Max _ ->
+                $"longest wait between reconnect attempts (default: {Backoff.defaults.Cap.TotalSeconds})."
 
 type Settings = {
     Host: string
@@ -35,6 +43,8 @@ type Settings = {
     User: Username option
     Register: bool
     Raw: bool
+    /// None: no reconnect.
+    Reconnect: Backoff.Policy option
 }
 
 type Parsed =
@@ -63,6 +73,13 @@ let private epilogue =
         yield! commands |> List.map (fun v -> "    " + Verb.usage v)
         "End of input or Ctrl-C sends /quit and waits up to 5 s for the server's last replies."
         ""
+        "With --user, a dropped connection is reconnected (unless --no-reconnect): waits drawn at random up to"
+        "--reconnect-min seconds, doubling to --reconnect-max, one status line on stderr per attempt. The client"
+        "logs in again with the session token it asked for (kept in memory, never shown) or else the password,"
+        "goes back to its room and shows once the messages it missed. It does not reconnect after /quit,"
+        "SYS FORCED_LOGOUT or a refused login, and stops on a certificate it does not trust (exit code 1)."
+        "Lines typed while it reconnects are sent once it is back."
+        ""
         "When stdout is a terminal, server lines are shown readably (`[room] alice: hi`);"
         "otherwise, and with --raw, they are printed as received. Control characters are always removed."
         ""
@@ -82,6 +99,12 @@ let private pin (s: string) =
     match Fingerprint.tryParse s with
     | Some digest -> digest
     | None -> failwith "needs a SHA-256 fingerprint: 64 hex digits, colons optional"
+
+let private seconds (s: float) =
+    if Double.IsFinite s && s > 0.0 && s <= 86400.0 then
+        TimeSpan.FromSeconds s
+    else
+        failwith $"must be a number of seconds above 0 and at most 86400, not {s}"
 
 let private user (s: string) =
     match Username.tryCreate s with
@@ -103,6 +126,17 @@ let private settings (r: ParseResults<CliArg>) =
     if register && user.IsNone then
         r.Raise("ERROR: --register needs --user <name>", showUsage = true)
 
+    let first =
+        r.TryPostProcessResult(Reconnect_Min, seconds)
+        |> Option.defaultValue Backoff.defaults.First
+
+    let cap =
+        r.TryPostProcessResult(Reconnect_Max, seconds)
+        |> Option.defaultValue (max Backoff.defaults.Cap first)
+
+    if cap < first then
+        r.Raise("ERROR: --reconnect-max must not be below --reconnect-min", showUsage = true)
+
     {
         Host = r.GetResult(Host, DefaultHost)
         Port = r.TryPostProcessResult(Port, positivePort) |> Option.defaultValue DefaultPort
@@ -110,6 +144,11 @@ let private settings (r: ParseResults<CliArg>) =
         User = user
         Register = register
         Raw = r.Contains Raw
+        Reconnect =
+            if r.Contains No_Reconnect then
+                None
+            else
+                Some { First = first; Cap = cap }
     }
 
 let parse (argv: string array) : Parsed =

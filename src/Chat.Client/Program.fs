@@ -19,8 +19,9 @@ let private fail (code: int) (message: string) =
     Console.Error.WriteLine message
     code
 
-/// The LOGIN or REGISTER line, or the exit code when there is no usable password.
-let private loginLine (settings: Args.Settings) (user: Username) : Result<string, int> =
+/// The LOGIN or REGISTER line and the LOGIN line to log in again with after a reconnect (an account registered
+/// once is logged in to after), or the exit code when there is no usable password.
+let private loginLines (settings: Args.Settings) (user: Username) : Result<string * string, int> =
     match PasswordPrompt.Obtain user with
     | None ->
         Result.Error(
@@ -40,7 +41,7 @@ let private loginLine (settings: Args.Settings) (user: Username) : Result<string
             )
         | Result.Ok _ ->
             let verb = if settings.Register then "REGISTER" else "LOGIN"
-            Result.Ok $"{verb} {Username.value user} {password}"
+            Result.Ok($"{verb} {Username.value user} {password}", $"LOGIN {Username.value user} {password}")
 
 let private run (settings: Args.Settings) =
     let cas =
@@ -59,13 +60,16 @@ let private run (settings: Args.Settings) =
     match cas with
     | Result.Error e -> fail ExitCode.Usage (explain e)
     | Result.Ok cas ->
-        match TlsConnection.Connect(settings.Host, settings.Port, settings.Trust, cas) with
+        let connect () =
+            TlsConnection.Connect(settings.Host, settings.Port, settings.Trust, cas)
+
+        match connect () with
         | Result.Error e -> fail ExitCode.Failed (explain e)
         | Result.Ok conn ->
             let login =
                 match settings.User with
                 | None -> Result.Ok None
-                | Some user -> loginLine settings user |> Result.map Some
+                | Some user -> loginLines settings user |> Result.map Some
 
             match login with
             | Result.Error code -> code
@@ -81,7 +85,15 @@ let private run (settings: Args.Settings) =
                 if mode = Render.Readable then
                     Console.Error.WriteLine $"* {conn.Protocol} to {server}, certificate verified"
 
-                Shell(conn, server, mode).Run login
+                let redial =
+                    settings.Reconnect
+                    |> Option.map (fun policy -> {
+                        Policy = policy
+                        Connect = connect
+                        Explain = explain
+                    })
+
+                Shell(conn, server, mode, settings.User, Option.map snd login, redial).Run(Option.map fst login)
 
 [<EntryPoint>]
 let main argv =

@@ -6,23 +6,37 @@ open System.Threading
 open System.Threading.Tasks
 open Chat.Domain
 
-/// A logged-in (or not yet logged-in) session at the console: a reader thread prints what the server sends, the
-/// calling thread sends what stdin gives. It ends the process itself, because the thread blocked on stdin cannot
-/// be woken when the server closes the connection.
-type Shell(conn: TlsConnection, server: string, mode: Render.Mode) =
+/// A session at the console: a reader thread prints what the server sends, carries out the Flow's actions and,
+/// with `redial`, reconnects when the connection drops; the calling thread sends what stdin gives. It ends the
+/// process itself, because the thread blocked on stdin cannot be woken when the session ends.
+type Shell
+    (
+        conn: TlsConnection,
+        server: string,
+        mode: Render.Mode,
+        user: Username option,
+        relogin: string option,
+        redial: Redial option
+    ) =
     /// How long the server gets to answer everything sent before `/quit` and close the connection.
     static let quitWait = TimeSpan.FromSeconds 5.0
     static let interruptWait = TimeSpan.FromSeconds 2.0
 
+    /// Our /quit (end of input, Ctrl-C): it decides the exit code.
     [<VolatileField>]
     let mutable quitSent = false
+
+    /// A /quit typed by the user: no reconnect after it.
+    [<VolatileField>]
+    let mutable leaving = false
 
     [<VolatileField>]
     let mutable outcome = (ExitCode.Failed, "")
 
     let closed = new ManualResetEventSlim false
+    let link = Link()
 
-    let loginReply =
+    let firstAnswer =
         TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously)
 
     let exitLock = obj ()
@@ -48,7 +62,11 @@ type Shell(conn: TlsConnection, server: string, mode: Render.Mode) =
             Thread.Sleep Timeout.Infinite
             exit code
 
-    let send (line: string) =
+    let note (text: string) =
+        Console.Out.Flush()
+        Console.Error.WriteLine text
+
+    let send (conn: TlsConnection) (line: string) =
         try
             conn.Send line
             true
@@ -56,48 +74,117 @@ type Shell(conn: TlsConnection, server: string, mode: Render.Mode) =
         | :? IOException
         | :? ObjectDisposedException -> false
 
-    let read () =
-        let zone = TimeZoneInfo.Local
-        let mutable last = None
+    let zone = TimeZoneInfo.Local
+    let mutable last: ServerMsg option = None
+    let mutable attempt = 0
 
-        let ending =
-            try
-                let mutable line = conn.ReadLine()
+    /// Carries out the actions in order; Some reason when the connection is to be dropped and tried again.
+    let perform (conn: TlsConnection) (actions: Flow.Action list) : string option =
+        let mutable drop = None
 
-                while line.IsSome do
-                    let raw = line.Value
-                    Render.line zone mode raw |> Option.iter Console.Out.WriteLine
-                    // After printing, so that whoever acts on the reply does so after the user has seen it.
-                    match ServerLine.parse raw with
-                    | Some msg ->
-                        last <- Some msg
+        for action in actions do
+            match action with
+            | Flow.Show raw -> Render.line zone mode raw |> Option.iter Console.Out.WriteLine
+            // A send that fails is not reported here: the read fails too, and the ending is decided there.
+            | Flow.Send line -> send conn line |> ignore
+            | Flow.SendPasswordLogin ->
+                match relogin with
+                | Some line -> send conn line |> ignore
+                | None -> finish (ExitCode.LoginRefused, "no password to log in again with")
+            | Flow.Note text -> note text
+            | Flow.Ready ->
+                attempt <- 0
+                link.Open conn
+                firstAnswer.TrySetResult true |> ignore
+            | Flow.Refused ->
+                if not (firstAnswer.TrySetResult false) then
+                    finish (ExitCode.LoginRefused, $"logging in again to {server} was refused")
+            | Flow.Retry reason -> drop <- Some reason
 
-                        match msg with
-                        | Ok(LoggedIn _ | Registered _) -> loginReply.TrySetResult true |> ignore
-                        | Err _ -> loginReply.TrySetResult false |> ignore
-                        | _ -> ()
+        drop
+
+    /// Reads one connection to its end.
+    let serve (conn: TlsConnection) (state: Flow.State) : Flow.State * ExitCode.Ending =
+        let mutable state = state
+        let mutable ending = None
+
+        try
+            while ending.IsNone do
+                match conn.ReadLine() with
+                | None -> ending <- Some ExitCode.Closed
+                | Some raw ->
+                    let msg = ServerLine.parse raw
+
+                    if msg.IsSome then
+                        last <- msg
+
+                    let next, actions = Flow.onLine state raw msg
+                    state <- next
+
+                    match perform conn actions with
+                    | Some reason -> ending <- Some(ExitCode.Lost reason)
                     | None -> ()
+        with
+        | :? IOException
+        | :? ObjectDisposedException as e -> ending <- Some(ExitCode.Lost e.Message)
 
-                    line <- conn.ReadLine()
+        link.Shut conn
+        (conn :> IDisposable).Dispose()
+        state, ending.Value
 
-                ExitCode.Closed
-            with
-            | :? IOException
-            | :? ObjectDisposedException as e -> ExitCode.Lost e.Message
+    /// Backs off and connects until a connection is up; a refused certificate ends the process.
+    let reconnect (redial: Redial) (reason: string) : TlsConnection =
+        let mutable reason = reason
+        let mutable next = None
 
-        outcome <- (ExitCode.ofEnding quitSent last ending, ExitCode.note server ending)
-        closed.Set()
-        finish outcome
+        while next.IsNone do
+            attempt <- attempt + 1
+            let wait = Backoff.delay redial.Policy (Random.Shared.NextDouble()) attempt
+            note (Disconnect.retrying reason wait attempt)
+            Thread.Sleep wait
+
+            match redial.Connect() with
+            | Result.Ok c -> next <- Some c
+            | Result.Error e when Disconnect.isFatal e -> finish (ExitCode.Failed, redial.Explain e)
+            | Result.Error e -> reason <- redial.Explain e
+
+        next.Value
+
+    let read () =
+        let mutable conn = conn
+        let mutable state = Flow.initial user
+
+        while true do
+            let after, ending = serve conn state
+            state <- after
+            let resumable = redial.IsSome && Flow.resumable state
+
+            match Disconnect.decide server resumable leaving quitSent last ending, redial with
+            | Disconnect.Reconnect, Some redial ->
+                conn <- reconnect redial (ExitCode.note server ending)
+                last <- None
+                let again, actions = Flow.reconnected state
+                state <- again
+                perform conn actions |> ignore
+            | Disconnect.Exit(code, text), _ ->
+                outcome <- (code, text)
+                closed.Set()
+                finish outcome
+            | Disconnect.Reconnect, None -> finish (ExitCode.Failed, ExitCode.note server ending)
 
     /// Asks the server to end the session and gives it time to send what is still due.
     let quit (wait: TimeSpan) (codeIfNoClose: int) : 'a =
         quitSent <- true
-        send "/quit" |> ignore
 
-        if closed.Wait wait then
-            finish outcome
-        else
-            finish (codeIfNoClose, $"{server} did not close the connection within {int wait.TotalSeconds} s")
+        match link.Await wait with
+        | Some conn ->
+            send conn "/quit" |> ignore
+
+            if closed.Wait wait then
+                finish outcome
+            else
+                finish (codeIfNoClose, $"{server} did not close the connection within {int wait.TotalSeconds} s")
+        | None -> finish (codeIfNoClose, $"not connected to {server} (waited {int wait.TotalSeconds} s)")
 
     /// Sends `login` first (a LOGIN or REGISTER line) when given, and waits for its answer so that nothing typed
     /// ahead is sent on a refused login. Never returns: the process ends with the session.
@@ -112,20 +199,32 @@ type Shell(conn: TlsConnection, server: string, mode: Render.Mode) =
 
         match login with
         | Some line ->
-            if not (send line) then
+            if not (send conn line) then
                 // The reader sees the same broken connection and knows better what happened; let it decide.
                 closed.Wait quitWait |> ignore
                 finish (ExitCode.Failed, $"connection to {server} lost")
-            elif not loginReply.Task.Result then
+            elif not firstAnswer.Task.Result then
                 finish (ExitCode.LoginRefused, "")
-        | None -> ()
+        | None -> link.Open conn
 
         let mutable line = Console.In.ReadLine()
 
         while not (isNull line) do
-            if not (send line) then
-                closed.Wait quitWait |> ignore
-                finish (ExitCode.Failed, $"connection to {server} lost")
+            match Protocol.parse line with
+            | Some(Result.Ok Quit) -> leaving <- true
+            | _ -> ()
+
+            let mutable sent = false
+
+            while not sent do
+                // Held while the connection is down: sent once the session is back and caught up.
+                match link.Await Timeout.InfiniteTimeSpan with
+                | Some c ->
+                    sent <- send c line
+
+                    if not sent then
+                        link.Shut c
+                | None -> ()
 
             line <- Console.In.ReadLine()
 

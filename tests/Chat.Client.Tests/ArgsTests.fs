@@ -81,6 +81,21 @@ let tests =
             [ "bad name"; "-dash-first"; "abcdefghijklmnopqrstuvwxyz0123456" ]
             (fun (user: string) -> Expect.isNotEmpty (refusal [| "--user"; user |]) "the refusal")
 
+        testCase "reconnect: on by default (0.5 s doubling to 30 s), tuned or turned off by flags" (fun () ->
+            Expect.equal (run [||]).Reconnect (Some Backoff.defaults) "default"
+
+            Expect.equal
+                (run [| "--reconnect-min"; "0.1"; "--reconnect-max"; "5" |]).Reconnect
+                (Some {
+                    First = TimeSpan.FromSeconds 0.1
+                    Cap = TimeSpan.FromSeconds 5.0
+                })
+                "tuned"
+
+            Expect.isNone (run [| "--no-reconnect" |]).Reconnect "off"
+            Expect.isNotEmpty (refusal [| "--reconnect-min"; "3"; "--reconnect-max"; "1" |]) "max below min"
+            Expect.isNotEmpty (refusal [| "--reconnect-max"; "0" |]) "zero")
+
         testCase "an unknown flag is refused" (fun () ->
             Expect.stringContains (refusal [| "--nosuch" |]) "--nosuch" "the refusal")
 
