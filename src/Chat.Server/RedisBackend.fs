@@ -327,12 +327,13 @@ type RedisBackend
             follow user targets
 
         member _.Release(user, sid, room) =
-            let left = wait (steps.End(user, sid, serverId, [ room ]))
-            generations.TryRemove sid |> ignore
-
+            // The inbox first: what comes after the session ended waits for the next login.
             match inboxes.TryRemove sid with
             | true, owner -> feeds.CloseInbox owner
             | _ -> ()
+
+            let left = wait (steps.End(user, sid, serverId, [ room ]))
+            generations.TryRemove sid |> ignore
 
             feeds.Unwatch(RoomFeed room)
             unfollow user (followedBy user)
