@@ -12,6 +12,7 @@ type ScenarioName =
     | [<CustomCommandLine "logins">] Logins
     | [<CustomCommandLine "locality">] Locality
     | [<CustomCommandLine "shards">] Shards
+    | [<CustomCommandLine "reconnect">] Reconnect
 
 type Arg =
     | [<AltCommandLine "--scenario">] Scenarios of ScenarioName list
@@ -45,12 +46,13 @@ type Arg =
     | Shard_Rooms of int
     | Shard_Members of int
     | Shard_Messages of int
+    | Reconnect_Users of int
 
     interface IArgParserTemplate with
         member a.Usage =
             match a with
             | Scenarios _ ->
-                "scenarios to run: fanout latency connections logins locality shards (default: the first four)."
+                "scenarios to run: fanout latency connections logins locality shards reconnect (default: the first four)."
             | Instances _ -> "server instances sharing one redis-server (default 2)."
             | No_Redis -> "one in-memory server instance, no redis-server (while the Redis mode is unavailable)."
             | Server_Dll _ -> "server to run (default src/Chat.Server/bin/Release/net10.0/Chat.Server.dll)."
@@ -87,6 +89,8 @@ type Arg =
             | Shard_Rooms _ -> "shards: rooms, each with members on both instances (default 48)."
             | Shard_Members _ -> "shards: members of each room; the first sends (default 4)."
             | Shard_Messages _ -> "shards: lines each room's sender sends (default 100)."
+            | Reconnect_Users _ ->
+                "reconnect: users that lose their server and all come back at once, with RESUME and with LOGIN (default 200)."
 
 /// Everything a run needs, validated.
 type Settings = {
@@ -121,6 +125,7 @@ type Settings = {
     ShardRooms: int
     ShardMembers: int
     ShardMessages: int
+    ReconnectUsers: int
 }
 
 type Parsed =
@@ -210,6 +215,7 @@ let private ofResults (r: ParseResults<Arg>) : Settings =
         ShardRooms = pick <@ Shard_Rooms @> 48 48
         ShardMembers = pick <@ Shard_Members @> 4 2
         ShardMessages = pick <@ Shard_Messages @> 100 20
+        ReconnectUsers = pick <@ Reconnect_Users @> 200 50
     }
 
     check (settings.Instances >= 1 && settings.Instances <= 16) "--instances must be between 1 and 16"
@@ -241,6 +247,7 @@ let private ofResults (r: ParseResults<Arg>) : Settings =
     check (settings.ShardRooms >= 1) "--shard-rooms must be at least 1"
     check (settings.ShardMembers >= 1) "--shard-members must be at least 1"
     check (settings.ShardMessages >= 1) "--shard-messages must be at least 1"
+    check (settings.ReconnectUsers >= 1) "--reconnect-users must be at least 1"
     settings
 
 let parse (argv: string array) : Parsed =

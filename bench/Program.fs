@@ -23,6 +23,7 @@ let private runScenario (ctx: Context) (round: int) (name: ScenarioName) =
         | Logins -> "logins", Logins.run
         | Locality -> "locality", Locality.run
         | Shards -> "shards", Shards.run
+        | Reconnect -> "reconnect", Scenarios.Reconnect.run
 
     printfn ""
 
@@ -127,6 +128,16 @@ let private headline = [
     ]
     "locality", [ "ratio"; "max_ratio"; "lost" ]
     "shards", [ "max_master_share_pct"; "max_master_commands_pct"; "lost" ]
+    "reconnect",
+    [
+        "resume_total_ms"
+        "resume_p99_ms"
+        "login_total_ms"
+        "login_p99_ms"
+        "resume_server_cpu_s"
+        "login_server_cpu_s"
+        "failures"
+    ]
 ]
 
 let private run (s: Settings) : int =

@@ -99,10 +99,18 @@ type User(name: string, port: int) =
         | [] -> printfn "  %-8s < (connection closed)" name
         | l :: _ -> raise (Mismatch $"{name}: expected the connection to close, got `{l}`")
 
+    /// Closes the socket abruptly (no `/quit`, no TLS close_notify), as a dropped network does.
+    member _.Cut() =
+        printfn "  %-8s x (connection cut: socket closed without /quit)" name
+        client.Disconnect()
+
     interface IDisposable with
         member _.Dispose() = (client :> IDisposable).Dispose()
 
 let connect name port = new User(name, port)
+
+/// The word at `index` (0-based) of a line, such as the id in `MSG <room> <id> ...`.
+let word (index: int) (line: string) = line.Split(' ')[index]
 
 let scenario (title: string) (body: unit -> unit) =
     printfn "\n## %s" title
@@ -113,6 +121,76 @@ let scenario (title: string) (body: unit -> unit) =
     with Mismatch m ->
         failures <- failures + 1
         printfn "  !! FAILED: %s" m
+
+/// Issue 12. Alice holds a token, her connection is cut, bob talks meanwhile; she comes back on
+/// `back` (the same server, or the other instance) with RESUME and fetches what she missed by id:
+/// exactly those messages, once, and nothing else after them.
+let resumeAndCatchUp (away: int) (back: int) (room: string) =
+    use alice = connect "alice" away
+    use bob = connect "bob" back
+    alice.Send "LOGIN alice password123"
+    alice.Expect "OK LOGIN alice lobby" |> ignore
+    alice.Send $"/join {room}"
+    alice.Expect $"OK JOIN {room}" |> ignore
+    alice.Send "/token"
+    let token = alice.Expect "OK TOKEN *" |> word 2
+    bob.Send "LOGIN bob secret456"
+    bob.Expect "OK LOGIN bob lobby" |> ignore
+    bob.Send $"/join {room}"
+    bob.Expect $"OK JOIN {room}" |> ignore
+    alice.Expect $"SYS JOIN {room} bob" |> ignore
+    bob.Send "before the cut"
+    bob.Expect $"MSG {room} * bob before the cut" |> ignore
+    let lastSeen = alice.Expect $"MSG {room} * bob before the cut" |> word 2
+    alice.Cut()
+    bob.Expect $"SYS LEAVE {room} alice" |> ignore
+    bob.Send "first while you were away"
+    let missed1 = bob.Expect $"MSG {room} * bob first while you were away" |> word 2
+    bob.Send "second while you were away"
+    let missed2 = bob.Expect $"MSG {room} * bob second while you were away" |> word 2
+    use again = connect "alice" back
+    again.Send $"RESUME alice {token}"
+    again.Expect "OK RESUME alice lobby" |> ignore
+    again.Send $"/join {room}"
+    again.Expect $"OK JOIN {room}" |> ignore
+    bob.Expect $"SYS JOIN {room} alice" |> ignore
+    again.Send $"/history after {lastSeen}"
+    again.Expect $"HIST {room} {missed1} bob * first while you were away" |> ignore
+    again.Expect $"HIST {room} {missed2} bob * second while you were away" |> ignore
+    again.Expect "OK HISTORY 2" |> ignore
+    // The next line is the pong: no copy of a missed message came live as well.
+    again.Send "/ping caught-up"
+    again.Expect "OK PONG caught-up" |> ignore
+
+/// Issue 12. Direct messages to a user with no session wait for their next login (on `later`),
+/// arrive right after the welcome, oldest first, and only once: the login after shows none.
+let offlineDirect (sender: int) (later: int) (user: string) =
+    use first = connect user later
+    first.Send $"REGISTER {user} open-sesame"
+    first.Expect $"OK REGISTER {user} lobby" |> ignore
+    first.Send "/quit"
+    first.Expect "OK QUIT" |> ignore
+    first.ExpectClosed()
+    use alice = connect "alice" sender
+    alice.Send "LOGIN alice password123"
+    alice.Expect "OK LOGIN alice lobby" |> ignore
+    alice.Send $"/msg {user} are you there?"
+    let one = alice.Expect $"OK MSG * {user}" |> word 2
+    alice.Send $"/msg {user} call me when you are back"
+    let two = alice.Expect $"OK MSG * {user}" |> word 2
+    use back = connect user later
+    back.Send $"LOGIN {user} open-sesame"
+    back.Expect $"OK LOGIN {user} lobby" |> ignore
+    back.Expect $"DM {one} alice are you there?" |> ignore
+    back.Expect $"DM {two} alice call me when you are back" |> ignore
+    back.Send "/quit"
+    back.Expect "OK QUIT" |> ignore
+    back.ExpectClosed()
+    use once = connect user later
+    once.Send $"LOGIN {user} open-sesame"
+    once.Expect $"OK LOGIN {user} lobby" |> ignore
+    once.Send "/ping delivered-once"
+    once.Expect "OK PONG delivered-once" |> ignore
 
 let singleInstance (port: int) =
     scenario "Registration, then login from another connection" (fun () ->
@@ -202,6 +280,11 @@ let singleInstance (port: int) =
         eve.Send "/history abc"
         eve.Expect "ERR BAD_ARGUMENT ..." |> ignore)
 
+    scenario "Connection cut, RESUME with a token, the missed messages by id" (fun () ->
+        resumeAndCatchUp port port "standup")
+
+    scenario "Direct messages to an offline user, delivered at login" (fun () -> offlineDirect port port "frank")
+
 let onPath (name: string) =
     (Environment.GetEnvironmentVariable "PATH").Split(':')
     |> Array.exists (fun dir -> File.Exists(Path.Combine(dir, name)))
@@ -267,6 +350,12 @@ let cluster (one: int) (two: int) =
         first.ExpectClosed()
         second.Send "/users"
         second.Expect "OK USERS ...bob..." |> ignore)
+
+    scenario "Connection to instance 1 cut, RESUME on instance 2, the missed messages by id" (fun () ->
+        resumeAndCatchUp one two "standup")
+
+    scenario "Direct message sent on instance 1 to an offline user, delivered at login on instance 2" (fun () ->
+        offlineDirect one two "frank")
 
 try
     try
