@@ -102,6 +102,9 @@ module StreamCursor =
         | Running(last, _, _) when entry.Id <= last -> c, []
         // The answer on its way decides what the held entry follows.
         | Running(last, held, true) -> Running(last, Map.add entry.Id entry held, true), []
+        // The common case, in order with nothing held: no map is touched.
+        | Running(last, held, false) when entry.Prev = last && held.IsEmpty ->
+            Running(entry.Id, held, false), [ Step.Deliver entry ]
         | Running(last, held, false) -> resume last (Map.add entry.Id entry held) []
 
     /// The answer to `Fetch after`; `complete` when it is shorter than a page (the log's end).
