@@ -171,6 +171,14 @@ type ChildProcess private (proc: Process, name: string, log: OutputLog, args: st
     member _.WaitForStdOut(pick: string list -> 'a option, timeout: TimeSpan) : 'a option =
         log.WaitFor(pick, DateTime.UtcNow + timeout)
 
+    /// Writes `line` to its stdin (piped), flushed: for a program that reads commands as it runs.
+    member _.WriteLine(line: string) =
+        proc.StandardInput.WriteLine line
+        proc.StandardInput.Flush()
+
+    /// Closes its stdin: end of input.
+    member _.CloseInput() = proc.StandardInput.Close()
+
     /// Sends `signal`; fails when kill(2) fails and the process still runs.
     member _.Signal(signal: Signal) =
         if not proc.HasExited then
