@@ -73,12 +73,19 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
                 ctx.Router.AwaitWelcome(sid, welcomeWait)
                 state
             | Login.Start ->
+                let via =
+                    match attempt with
+                    | LoginCommand.Login -> "password"
+                    | LoginCommand.Register -> "register"
+                    | LoginCommand.Resume -> "token"
+
                 ctx.Log.Info(
                     "login",
                     [
                         "user", box (Username.value user)
                         "peer", box peer
                         "sid", box (SessionId.value sid)
+                        "via", box via
                     ]
                 )
 
