@@ -93,18 +93,31 @@ type ChildProcess private (proc: Process, name: string, log: OutputLog, args: st
             ?workingDirectory: string,
             ?raiseOpenFilesLimit: bool
         ) : ChildProcess =
-        let psi =
-            if defaultArg raiseOpenFilesLimit false then
-                let psi = ProcessStartInfo "bash"
-
-                for a in [ "-c"; "ulimit -n $(ulimit -Hn) 2>/dev/null; exec \"$@\""; "bash"; file ] do
-                    psi.ArgumentList.Add a
-
-                psi
+        // A test run started as a background job (`&` in a script) has SIGINT ignored, and every
+        // child would inherit that, so a test's SIGINT would never reach a server: `env` sets it
+        // back to the default before it execs the program (same pid).
+        let prefix =
+            if IO.File.Exists "/usr/bin/env" then
+                [ "/usr/bin/env"; "--default-signal=INT" ]
             else
-                ProcessStartInfo file
+                []
 
-        for a in args do
+        let command =
+            if defaultArg raiseOpenFilesLimit false then
+                prefix
+                @ [
+                    "bash"
+                    "-c"
+                    "ulimit -n $(ulimit -Hn) 2>/dev/null; exec \"$@\""
+                    "bash"
+                    file
+                ]
+            else
+                prefix @ [ file ]
+
+        let psi = ProcessStartInfo(List.head command)
+
+        for a in List.tail command @ args do
             psi.ArgumentList.Add a
 
         psi.UseShellExecute <- false
