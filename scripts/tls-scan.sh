@@ -82,6 +82,8 @@ echo "scanning 127.0.0.1:$port (server pid $server) with testssl ${version:-?}; 
 # One scan; sets problems, accepted_seen, missing and table. A check that could not run (a WARN such
 # as "check failed because of connect problem", on a loaded machine) proves nothing either way.
 scan() {
+  # testssl refuses to overwrite a CSV of an earlier scan.
+  rm -f "$work/scan.csv"
   set +e
   timeout 900 testssl --quiet --color 0 --warnings off --nodns none --openssl-timeout 10 --connect-timeout 10 \
     --csvfile "$work/scan.csv" "127.0.0.1:$port" >"$work/scan.txt" 2>&1
