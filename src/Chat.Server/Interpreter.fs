@@ -99,63 +99,51 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
 
         List.fold run state decision.Steps
 
-    // LOGIN <user> <password>
-    let authenticate user password state =
+    // LOGIN and RESUME alike: the failure limits first (across instances), then the credential's
+    // check, then the claim; a failure is counted, logged (never with the credential) and answered.
+    let logIn attempt user (welcome: OkReply) token (check: unit -> Login.PasswordCheck) (failure: string) state =
         let byUser, byAddress = backend.FailedLogins(user, peer)
 
         match Login.admit ctx.LoginFailures byUser byAddress with
         | Login.Refused(outcome, answer) ->
-            metrics.Login(LoginCommand.Login, outcome)
+            metrics.Login(attempt, outcome)
             metrics.Limited Limit.Login
             send answer
             state
         | Login.Admitted ->
-            let check =
-                match backend.PasswordHash user with
-                | Some hash when ctx.Passwords.Verify(hash, password) -> Login.Matches
-                | Some _ -> Login.WrongPassword
-                | None ->
-                    if ctx.Passwords.VerifyNobody password then
-                        Login.Matches
-                    else
-                        Login.UnknownUser
-
-            match Login.verdict check with
-            | Login.ClaimName -> claim LoginCommand.Login user (LoggedIn(user, RoomName.lobby)) None state
+            match Login.verdict (check ()) with
+            | Login.ClaimName -> claim attempt user welcome token state
             | Login.RecordFailure(outcome, answer) ->
                 backend.RecordFailedLogin(user, peer)
-                metrics.Login(LoginCommand.Login, outcome)
-                ctx.Log.Info("login failed", [ "user", box (Username.value user); "peer", box peer ])
+                metrics.Login(attempt, outcome)
+                ctx.Log.Info(failure, [ "user", box (Username.value user); "peer", box peer ])
                 send answer
                 state
+
+    // LOGIN <user> <password>
+    // An unknown user costs a bcrypt check too, so that it takes as long as a wrong password.
+    let authenticate user password state =
+        let check () =
+            match backend.PasswordHash user with
+            | Some hash when ctx.Passwords.Verify(hash, password) -> Login.Matches
+            | Some _ -> Login.WrongPassword
+            | None ->
+                ctx.Passwords.VerifyNobody password |> ignore
+                Login.UnknownUser
+
+        logIn LoginCommand.Login user (LoggedIn(user, RoomName.lobby)) None check "login failed" state
 
     // RESUME <user> <token>
-    // Limited and counted like LOGIN; a token that is unknown, expired, revoked or another user's is
-    // one lookup and one answer, like a wrong password. The token is never logged.
+    // A token that is unknown, expired, revoked or another user's is one lookup and one answer,
+    // like a wrong password.
     let resume user token state =
-        let byUser, byAddress = backend.FailedLogins(user, peer)
+        let check () =
+            if backend.TokenValid(user, Tokens.hash token) then
+                Login.Matches
+            else
+                Login.WrongPassword
 
-        match Login.admit ctx.LoginFailures byUser byAddress with
-        | Login.Refused(outcome, answer) ->
-            metrics.Login(LoginCommand.Resume, outcome)
-            metrics.Limited Limit.Login
-            send answer
-            state
-        | Login.Admitted ->
-            let check =
-                if backend.TokenValid(user, Tokens.hash token) then
-                    Login.Matches
-                else
-                    Login.WrongPassword
-
-            match Login.verdict check with
-            | Login.ClaimName -> claim LoginCommand.Resume user (Resumed(user, RoomName.lobby)) (Some token) state
-            | Login.RecordFailure(outcome, answer) ->
-                backend.RecordFailedLogin(user, peer)
-                metrics.Login(LoginCommand.Resume, outcome)
-                ctx.Log.Info("resume failed", [ "user", box (Username.value user); "peer", box peer ])
-                send answer
-                state
+        logIn LoginCommand.Resume user (Resumed(user, RoomName.lobby)) (Some token) check "resume failed" state
 
     // REGISTER <user> <password>
     // Counted per address when an account is created (so across instances, with Redis); checked
