@@ -237,8 +237,6 @@ type RedisBackend
     static member connectTrusting (caFile: string option) (configuration: string) (timeout: TimeSpan) =
         RedisConnection.connectTrusting caFile configuration timeout
 
-    /// How many streams this instance reads now (rooms with local members, followed publishers).
-    member _.Feeds = feeds.Count
 
     interface IChatBackend with
         member _.PasswordHash user =

@@ -50,7 +50,6 @@ module internal RedisCalls =
     let key (s: string) : RedisKey = RedisKey.op_Implicit s
     let value (s: string) : RedisValue = RedisValue.op_Implicit s
     let strings (r: RedisResult) : string[] = RedisResult.op_Explicit r
-    let results (r: RedisResult) : RedisResult[] = RedisResult.op_Explicit r
 
     /// Errors that mean "Redis is not there right now" (retry later), as opposed to bugs.
     let (|Transient|_|) (e: exn) =
@@ -97,14 +96,6 @@ module internal RedisCalls =
             f ()
         with Transient reason ->
             raise (BackendUnavailable(redacted muxer reason))
-
-    /// Issues an asynchronous call; one that throws instead of returning a task gives a failed task,
-    /// so callers have one place to look for errors.
-    let issue (call: unit -> Task<'a>) : Task<'a> =
-        try
-            call ()
-        with e ->
-            Task.FromException<'a> e
 
     /// Runs an event or timer handler of the library or the runtime: whatever it throws is logged
     /// (the library drops it silently, a timer would end the process) and goes no further.

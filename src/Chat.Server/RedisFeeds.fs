@@ -492,8 +492,6 @@ type internal RedisFeeds
         | null -> StreamPos.zero
         | state -> lock state.Gate (fun () -> StreamCursor.last state.Cursor |> Option.defaultValue StreamPos.zero)
 
-    /// How many streams are watched now.
-    member _.Count = lock gate (fun () -> feeds.Count)
 
     interface IDisposable with
         member _.Dispose() =
