@@ -13,6 +13,8 @@ type ScenarioName =
     | [<CustomCommandLine "locality">] Locality
     | [<CustomCommandLine "shards">] Shards
     | [<CustomCommandLine "reconnect">] Reconnect
+    | [<CustomCommandLine "paced">] Paced
+    | [<CustomCommandLine "paced-1000">] Paced1000
 
 type Arg =
     | [<AltCommandLine "--scenario">] Scenarios of ScenarioName list
@@ -47,12 +49,18 @@ type Arg =
     | Shard_Members of int
     | Shard_Messages of int
     | Reconnect_Users of int
+    | Paced_Members of int
+    | Paced_Senders of int
+    | Paced_Rate of msgs_per_second: int
+    | Paced_Duration of seconds: int
+    | Paced_Warmup of seconds: int
+    | Chart of file: string
 
     interface IArgParserTemplate with
         member a.Usage =
             match a with
             | Scenarios _ ->
-                "scenarios to run: fanout latency connections logins locality shards reconnect (default: the first four)."
+                "scenarios to run: paced fanout latency connections logins paced-1000 locality shards reconnect (default: the first five)."
             | Instances _ -> "server instances sharing one redis-server (default 2)."
             | No_Redis -> "one in-memory server instance, no redis-server (while the Redis mode is unavailable)."
             | Server_Dll _ -> "server to run (default src/Chat.Server/bin/Release/net10.0/Chat.Server.dll)."
@@ -76,7 +84,8 @@ type Arg =
             | Conn_Concurrency _ -> "connections: connections being set up at once (default 32)."
             | Conn_Lobby ->
                 "connections: stay in the lobby (every login is announced to every earlier one) instead of a room each."
-            | Bcrypt_Cost _ -> "logins: the servers' --bcrypt-cost (default 10; the other scenarios use 4)."
+            | Bcrypt_Cost _ ->
+                "logins: the servers' --bcrypt-cost (default 12, the server's own; the other scenarios use 4)."
             | Login_Clients _ -> "logins: clients logging in and out in a loop (default 4 x cores)."
             | Login_Duration _ -> "logins: seconds of logging in (default 10)."
             | Login_Warmup _ ->
@@ -91,6 +100,15 @@ type Arg =
             | Shard_Messages _ -> "shards: lines each room's sender sends (default 100)."
             | Reconnect_Users _ ->
                 "reconnect: users that lose their server and all come back at once, with RESUME and with LOGIN (default 200)."
+            | Paced_Members _ -> "paced: room members, alternating over the first two instances (default 50)."
+            | Paced_Senders _ -> "paced: members that send, the first ones, so half on each instance (default 10)."
+            | Paced_Rate _ ->
+                "paced: offered messages per second, all senders together (default 200: 20 each); paced-1000 offers 1000."
+            | Paced_Duration _ -> "paced and paced-1000: seconds of sending measured, after the warm-up (default 10)."
+            | Paced_Warmup _ ->
+                "paced and paced-1000: seconds of the same sending before measuring, while the servers' JIT settles (default 10)."
+            | Chart _ ->
+                "the latency CDF chart to write, an HTML file for a browser (default bench-results/latency.html)."
 
 /// Everything a run needs, validated.
 type Settings = {
@@ -126,6 +144,13 @@ type Settings = {
     ShardMembers: int
     ShardMessages: int
     ReconnectUsers: int
+    PacedMembers: int
+    PacedSenders: int
+    PacedRate: int
+    PacedDuration: TimeSpan
+    PacedWarmup: TimeSpan
+    /// Where the latency chart goes.
+    Chart: string
 }
 
 type Parsed =
@@ -178,7 +203,7 @@ let private ofResults (r: ParseResults<Arg>) : Settings =
 
     let settings = {
         Scenarios =
-            r.GetResult(Scenarios, defaultValue = [ FanOut; Latency; ScenarioName.Connections; Logins ])
+            r.GetResult(Scenarios, defaultValue = [ Paced; FanOut; Latency; ScenarioName.Connections; Logins ])
             |> List.distinct
         Instances = instances
         Redis = redis
@@ -204,7 +229,7 @@ let private ofResults (r: ParseResults<Arg>) : Settings =
         Connections = pick <@ Connections @> 10000 200
         ConnConcurrency = r.GetResult(Conn_Concurrency, defaultValue = 32)
         ConnLobby = r.Contains Conn_Lobby
-        BcryptCost = r.GetResult(Bcrypt_Cost, defaultValue = 10)
+        BcryptCost = r.GetResult(Bcrypt_Cost, defaultValue = 12)
         LoginClients = r.GetResult(Login_Clients, defaultValue = 4 * Environment.ProcessorCount)
         LoginDuration = pick <@ Login_Duration @> 10 3 |> seconds
         LoginWarmup = pick <@ Login_Warmup @> 15 2 |> seconds
@@ -216,6 +241,14 @@ let private ofResults (r: ParseResults<Arg>) : Settings =
         ShardMembers = pick <@ Shard_Members @> 4 2
         ShardMessages = pick <@ Shard_Messages @> 100 20
         ReconnectUsers = pick <@ Reconnect_Users @> 200 50
+        PacedMembers = r.GetResult(Paced_Members, defaultValue = 50)
+        PacedSenders = r.GetResult(Paced_Senders, defaultValue = 10)
+        PacedRate = r.GetResult(Paced_Rate, defaultValue = 200)
+        PacedDuration = pick <@ Paced_Duration @> 10 3 |> seconds
+        PacedWarmup = pick <@ Paced_Warmup @> 10 1 |> seconds
+        Chart =
+            r.GetResult(Chart, defaultValue = Path.Combine(repoRoot (), "bench-results", "latency.html"))
+            |> Path.GetFullPath
     }
 
     check (settings.Instances >= 1 && settings.Instances <= 16) "--instances must be between 1 and 16"
@@ -248,6 +281,12 @@ let private ofResults (r: ParseResults<Arg>) : Settings =
     check (settings.ShardMembers >= 1) "--shard-members must be at least 1"
     check (settings.ShardMessages >= 1) "--shard-messages must be at least 1"
     check (settings.ReconnectUsers >= 1) "--reconnect-users must be at least 1"
+    check (settings.PacedSenders >= 1) "--paced-senders must be at least 1"
+    check (settings.PacedMembers > settings.PacedSenders) "--paced-members must exceed --paced-senders"
+    check (settings.PacedRate >= 1) "--paced-rate must be at least 1"
+    check (settings.PacedDuration.TotalSeconds >= 1.0) "--paced-duration must be at least 1"
+    check (settings.PacedWarmup.TotalSeconds >= 0.0) "--paced-warmup must not be negative"
+    check (settings.Chart.EndsWith ".html") "--chart must name an .html file"
     settings
 
 let parse (argv: string array) : Parsed =

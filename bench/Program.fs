@@ -24,6 +24,8 @@ let private runScenario (ctx: Context) (round: int) (name: ScenarioName) =
         | Locality -> "locality", Locality.run
         | Shards -> "shards", Shards.run
         | Reconnect -> "reconnect", Scenarios.Reconnect.run
+        | Paced -> "paced", Paced.run "paced" ctx.Settings.PacedRate
+        | Paced1000 -> "paced-1000", Paced.run "paced-1000" 1000
 
     printfn ""
 
@@ -101,11 +103,30 @@ let private configValues (s: Settings) : (string * Value) list = [
 
 /// The figures of each scenario that the side-by-side summary shows.
 let private headline = [
+    yield!
+        [ "paced"; "paced-1000" ]
+        |> List.map (fun name ->
+            name,
+            [
+                "server_cpu_us_per_delivery"
+                "redis_cpu_us_per_delivery"
+                "delivered_per_s"
+                "p50_ms"
+                "p99_ms"
+                "same_p50_ms"
+                "same_p99_ms"
+                "cross_p50_ms"
+                "cross_p99_ms"
+                "cross_p999_ms"
+                "lost"
+                "order_violations"
+            ])
     "fanout",
     [
         "delivered_per_s"
         "delivered_per_s_overall"
         "deliveries_per_server_cpu_s"
+        "server_cpu_us_per_delivery"
         "lost"
         "order_violations"
     ]
@@ -177,6 +198,7 @@ let private run (s: Settings) : int =
                 Redis = redis
                 CertDir = Path.Combine(work.FullName, "certs")
                 Cancel = cts.Token
+                Curves = Chart.LatencyCurves()
             }
 
             let builds =
@@ -256,11 +278,19 @@ let private run (s: Settings) : int =
                     printTable thisOnly
 
                 printSummary headline paired
+                IssueTable.print (both |> List.map (fun (a, b) -> a, Some b))
 
                 printfn "%s" (resultLine (configValues s) (List.map fst both @ thisOnly) (Some(List.map snd both)))
             | _ ->
                 printTable results
+                IssueTable.print (results |> List.map (fun r -> r, None))
                 printfn "%s" (resultLine (configValues s) results None)
+
+            let title =
+                "chat/1 latency CDF, " + DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'")
+
+            if Chart.write s.Chart title ctx.Curves then
+                printfn "latency chart (open it in a browser): %s" s.Chart
 
             match startFailure with
             | Some why ->

@@ -27,6 +27,8 @@ type Context = {
     Redis: RedisServer option
     CertDir: string
     Cancel: CancellationToken
+    /// Latency samples for the chart, from every scenario that takes them.
+    Curves: Chart.LatencyCurves
 }
 
 /// A scenario's name in progress lines, with the build it runs against when two are compared.
@@ -133,6 +135,9 @@ type Progress(name: string) =
 type CpuUse = {
     Metrics: Metric list
     ServerSideSeconds: float
+    /// The server instances' CPU seconds alone, without redis-server.
+    InstanceSeconds: float
+    RedisSeconds: float
 }
 
 /// CPU time of the servers, redis and the benchmark itself over one phase, in % of one core.
@@ -180,6 +185,14 @@ type CpuMeter(procs: (string * int) list) =
                 yield num "cpu_other_pct" "CPU other processes" "% of 1 core" 0 (max 0.0 (machine - ours))
             ]
             ServerSideSeconds = seconds |> List.filter (fun (name, _) -> name <> "bench") |> List.sumBy snd
+            InstanceSeconds =
+                seconds
+                |> List.filter (fun (name, _) -> name <> "bench" && not (name.StartsWith "redis"))
+                |> List.sumBy snd
+            RedisSeconds =
+                seconds
+                |> List.filter (fun (name, _) -> name.StartsWith "redis")
+                |> List.sumBy snd
         }
 
 /// Connects, reads HELLO, registers `user` (and so logs in), and joins `room` when given.

@@ -150,6 +150,20 @@ let run (ctx: Context) : Task<ScenarioResult> =
                             0
                             (float all / cpuUse.ServerSideSeconds)
                         |> higher
+                        num
+                            "server_cpu_us_per_delivery"
+                            "server CPU per delivery (instances alone)"
+                            "µs"
+                            2
+                            (cpuUse.InstanceSeconds * 1e6 / float all)
+                        |> lower
+                        num
+                            "redis_cpu_us_per_delivery"
+                            "Redis CPU per delivery"
+                            "µs"
+                            2
+                            (cpuUse.RedisSeconds * 1e6 / float all)
+                        |> lower
                         yield! cpuUse.Metrics
                     ]
                     Notes = [

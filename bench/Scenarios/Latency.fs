@@ -162,6 +162,7 @@ let run (ctx: Context) : Task<ScenarioResult> =
                     measuredIdx |> Array.collect (fun i -> receivers[i].Latencies.ToArray())
 
                 Array.sortInPlace samples
+                ctx.Curves.Add("latency", ctx.Build.Label, samples)
                 let q = quantile samples
 
                 let lost =

@@ -1,0 +1,56 @@
+/// A measured window inside a longer run of traffic: CPU and deliveries from its start to its end
+/// only, so that warm-up and drain stay out of the per-delivery figures.
+module Chat.Bench.Scenarios.Window
+
+open System
+open System.Diagnostics
+open System.Runtime
+open System.Threading
+open System.Threading.Tasks
+open Chat.Bench.Scenarios.Common
+
+/// What the measured send window saw: the CPU meter's figures, deliveries, its length and the
+/// benchmark's own collections meanwhile (they would show up as latency).
+type Window = {
+    Cpu: CpuUse
+    Deliveries: int64
+    Seconds: float
+    BenchGcs: int
+}
+
+let private noGcBytes = 240L * 1024L * 1024L
+
+let private delayUntil (at: int64) (ct: CancellationToken) =
+    Task.Delay(TimeSpan.FromSeconds(max 0.0 (seconds (at - Stopwatch.GetTimestamp()))), ct)
+
+/// Waits for `start`, then measures until `stop`: CPU (/proc/<pid>/stat through the meter) and the
+/// deliveries counted, as they stand at each end; no collections in the benchmark meanwhile while
+/// its allocations fit the region.
+let measureWindow (meter: unit -> CpuMeter) (delivered: unit -> int64) (start: int64) (stop: int64) ct =
+    task {
+        do! delayUntil start ct
+        let cpu = meter ()
+        let d0, t0 = delivered (), Stopwatch.GetTimestamp()
+
+        let noGc =
+            try
+                GC.TryStartNoGCRegion(noGcBytes)
+            with :? ArgumentOutOfRangeException ->
+                false // more than this runtime allows: measured with collections, as reported
+
+        let gcs0 = GC.CollectionCount 0
+        do! delayUntil stop ct
+        let d1, t1 = delivered (), Stopwatch.GetTimestamp()
+        let cpuUse = cpu.Stop()
+        let gcs = GC.CollectionCount 0 - gcs0
+
+        if noGc && GCSettings.LatencyMode = GCLatencyMode.NoGCRegion then
+            GC.EndNoGCRegion()
+
+        return {
+            Cpu = cpuUse
+            Deliveries = d1 - d0
+            Seconds = seconds (t1 - t0)
+            BenchGcs = gcs
+        }
+    }
