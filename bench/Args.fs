@@ -87,10 +87,10 @@ type Arg =
             | Bcrypt_Cost _ ->
                 "logins: the servers' --bcrypt-cost (default 12, the server's own; the other scenarios use 4)."
             | Login_Clients _ -> "logins: clients logging in and out in a loop (default 4 x cores)."
-            | Login_Duration _ -> "logins: seconds of logging in (default 10)."
+            | Login_Duration _ -> "logins: seconds of logging in measured, after the warm-up (default 20)."
             | Login_Warmup _ ->
                 "logins: seconds of logging in before measuring, while the servers' JIT settles (default 15)."
-            | Baseline_Seconds _ -> "logins: seconds of the in-process bcrypt baseline (default 3)."
+            | Baseline_Seconds _ -> "logins: seconds of the in-process bcrypt baseline (default 5)."
             | Locality_Members _ ->
                 "locality: members of each of the 8 rooms, over its one or two instances (default 8)."
             | Locality_Senders _ -> "locality: members of each room that send (default 2)."
@@ -231,9 +231,9 @@ let private ofResults (r: ParseResults<Arg>) : Settings =
         ConnLobby = r.Contains Conn_Lobby
         BcryptCost = r.GetResult(Bcrypt_Cost, defaultValue = 12)
         LoginClients = r.GetResult(Login_Clients, defaultValue = 4 * Environment.ProcessorCount)
-        LoginDuration = pick <@ Login_Duration @> 10 3 |> seconds
-        LoginWarmup = pick <@ Login_Warmup @> 15 2 |> seconds
-        BaselineDuration = pick <@ Baseline_Seconds @> 3 1 |> seconds
+        LoginDuration = pick <@ Login_Duration @> 20 6 |> seconds
+        LoginWarmup = pick <@ Login_Warmup @> 15 4 |> seconds
+        BaselineDuration = pick <@ Baseline_Seconds @> 5 1 |> seconds
         LocalityMembers = pick <@ Locality_Members @> 8 4
         LocalitySenders = pick <@ Locality_Senders @> 2 1
         LocalityMessages = pick <@ Locality_Messages @> 200 50
