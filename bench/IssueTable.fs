@@ -54,7 +54,13 @@ let private rows: Row list = [
         Shown =
             fun r ->
                 match valueOf r "logins_per_s", valueOf r "ratio", valueOf r "baseline_per_s" with
-                | Some l, Some q, Some b -> Some $"{f 1 l}/s = {f 2 q} of {f 1 b}/s"
+                | Some l, Some q, Some b ->
+                    let perCpu =
+                        valueOf r "cpu_ratio"
+                        |> Option.map (fun c -> $" (per CPU second {f 2 c})")
+                        |> Option.defaultValue ""
+
+                    Some $"{f 1 l}/s = {f 2 q} of {f 1 b}/s{perCpu}"
                 | _ -> None
         Met = fun r -> valueOf r "ratio" |> Option.map (fun q -> q >= 0.95)
     }
