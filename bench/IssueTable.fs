@@ -53,7 +53,7 @@ let private rows: Row list = [
         Target = ">= 0.95 of bcrypt's own rate"
         Shown =
             fun r ->
-                match valueOf r "logins_per_s", valueOf r "ratio", valueOf r "baseline_per_s" with
+                match valueOf r "logins_per_s", valueOf r "ratio_to_bound", valueOf r "bcrypt_bound_per_s" with
                 | Some l, Some q, Some b ->
                     let perCpu =
                         valueOf r "cpu_ratio"
@@ -62,7 +62,7 @@ let private rows: Row list = [
 
                     Some $"{f 1 l}/s = {f 2 q} of {f 1 b}/s{perCpu}"
                 | _ -> None
-        Met = fun r -> valueOf r "ratio" |> Option.map (fun q -> q >= 0.95)
+        Met = fun r -> valueOf r "ratio_to_bound" |> Option.map (fun q -> q >= 0.95)
     }
     {
         single "connections" "" "rss_per_conn_kib" "KiB" 1 48.0 true with

@@ -142,6 +142,7 @@ let private headline = [
     [
         "logins_per_s"
         "ratio"
+        "ratio_to_bound"
         "login_p50_ms"
         "login_p99_ms"
         "cpu_ratio"
