@@ -46,7 +46,8 @@ type Event =
     | Pressed of Key
     /// The session is ready in this room (after a login or a reconnect and its catch-up).
     | Ready of room: RoomName
-    | Dialing
+    /// Connected without --user: the user logs in by typing LOGIN.
+    | Opened
     | Retrying of reason: string * wait: TimeSpan * attempt: int * nowMs: int64
     | Tick of nowMs: int64
     | Resized of width: int * height: int

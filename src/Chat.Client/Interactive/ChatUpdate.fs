@@ -121,7 +121,7 @@ let update (event: Event) (m: Model) : Model * Effect list =
     | Ready room ->
         let m, effects = ServerEvents.entered room { m with Link = Connected }
         { m with QuietRooms = m.QuietRooms + 1 }, effects @ [ Send "/rooms" ]
-    | Dialing -> { m with Link = Connecting }, []
+    | Opened -> { m with Link = Connected }, []
     | Retrying(reason, wait, attempt, now) ->
         {
             m with

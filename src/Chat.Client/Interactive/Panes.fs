@@ -117,3 +117,19 @@ let entryRows (m: Model) (width: int) (e: Entry) : Row list =
     | f :: more ->
         (head @ [ seg style f ])
         :: (more |> List.map (fun c -> [ seg Plain (String(' ', indent)); seg style c ]))
+
+/// NO_COLOR (no-color.org): set and not empty, no colour at all.
+let colourWanted (env: string -> string) = String.IsNullOrEmpty(env "NO_COLOR")
+
+/// Whether the terminal takes UTF-8, as the C library decides it: the first of LC_ALL, LC_CTYPE, LANG that is
+/// set names the character set; none (the C locale) is ASCII.
+let utf8Locale (env: string -> string) =
+    match
+        [ "LC_ALL"; "LC_CTYPE"; "LANG" ]
+        |> List.map env
+        |> List.tryFind (String.IsNullOrEmpty >> not)
+    with
+    | Some locale ->
+        let l = locale.ToLowerInvariant()
+        l.Contains "utf-8" || l.Contains "utf8"
+    | None -> false

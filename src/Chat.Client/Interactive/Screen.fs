@@ -57,11 +57,15 @@ let side (m: Model) (width: int) (rows: int) : Row list =
         |> List.distinct
         |> List.sortBy RoomName.value
 
+    // The room the user is in counts its members as presence events come; the others as /rooms last said.
     let members r =
-        m.Rooms
-        |> List.tryFind (fst >> (=) r)
-        |> Option.map (fun (_, n) -> $" ({n})")
-        |> Option.defaultValue ""
+        if r = m.Room && not m.Members.IsEmpty then
+            $" ({m.Members.Length})"
+        else
+            m.Rooms
+            |> List.tryFind (fst >> (=) r)
+            |> Option.map (fun (_, n) -> $" ({n})")
+            |> Option.defaultValue ""
 
     let directs = [
         for c in m.Conversations do

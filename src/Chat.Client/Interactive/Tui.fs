@@ -1,0 +1,194 @@
+namespace Chat.Client
+
+open System
+open System.Collections.Concurrent
+open System.Threading
+open Terminal.Gui.App
+open Terminal.Gui.Drawing
+open Terminal.Gui.ViewBase
+open Terminal.Gui.Views
+open Chat.Domain
+open Chat.Client.ChatModel
+
+/// The interactive client: the session's lines and status go to the model on the UI thread, keys go through
+/// `ChatUpdate`, and its effects are carried out here (lines queued for the session, /quit). The UI thread owns
+/// the model; the reader thread only posts to it.
+type Tui
+    (
+        conn: TlsConnection,
+        server: string,
+        verifiedBy: string,
+        user: Username option,
+        relogin: string option,
+        redial: Redial option,
+        colour: bool,
+        ascii: bool
+    ) =
+    let app = Application.Create().Init()
+
+    let now () =
+        DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()
+
+    let mutable model =
+        initial
+            {
+                Address = server
+                Protocol = conn.Protocol
+                VerifiedBy = verifiedBy
+            }
+            user
+            colour
+            ascii
+            TimeZoneInfo.Local
+
+    /// The user's lines, sent in order by one thread, which waits while the connection is down.
+    let outbox = new BlockingCollection<string>()
+    let quitAsked = new ManualResetEventSlim false
+    let gate = obj ()
+    let mutable uiGone = false
+    let mutable decided: (int * string) option = None
+    /// The last refusal shown: said again on stderr when it ends the session, since the screen is gone then.
+    let mutable lastError = ""
+
+    let leave (code: int) (note: string) =
+        let note =
+            if note = "" && code <> ExitCode.Done then
+                lastError
+            else
+                note
+
+        if note <> "" then
+            Console.Error.WriteLine note
+
+        exit code
+
+    let top = new Window(BorderStyle = Nullable LineStyle.None)
+    let messages = new TuiViews.RowsView((fun w h -> Screen.messages model w h), colour)
+    let side = new TuiViews.RowsView((fun w h -> Screen.side model w h), colour)
+    let status = new TuiViews.RowsView((fun w _ -> [ Screen.status model w ]), colour)
+    let input = new TuiViews.InputView((fun w -> Screen.input model w), colour)
+    let views: View list = [ messages; side; status; input ]
+
+    let layout (width: int) =
+        let sw = Panes.sideWidth width
+        messages.Width <- Dim.Fill(Dim.Absolute sw)
+        side.Visible <- sw > 0
+        side.Width <- Dim.Absolute(max 1 sw)
+        side.X <- Pos.AnchorEnd(max 1 sw)
+
+    let dispatch (event: Event) =
+        let next, effects = ChatUpdate.update event model
+        model <- next
+
+        for effect in effects do
+            match effect with
+            | Send line -> outbox.Add line
+            | Quit -> quitAsked.Set()
+
+        for v in views do
+            v.SetNeedsDraw()
+
+    let post (event: Event) =
+        if not (lock gate (fun () -> uiGone)) then
+            app.Invoke(fun () -> dispatch event)
+
+    let sink = {
+        Show =
+            fun raw ->
+                if raw.StartsWith("ERR ", StringComparison.Ordinal) then
+                    lastError <- Render.line TimeZoneInfo.Local Render.Readable raw |> Option.defaultValue raw
+
+                post (Line(raw, now ()))
+        Note = fun text -> post (Note(text, now ()))
+        Ready = fun room -> post (Ready room)
+        Retrying = fun reason wait attempt -> post (Retrying(reason, wait, attempt, now ()))
+        Finish =
+            fun code note ->
+                let gone =
+                    lock gate (fun () ->
+                        decided <- Some(code, note)
+                        uiGone)
+
+                if gone then
+                    leave code note
+                else
+                    app.Invoke(fun () -> app.RequestStop())
+    }
+
+    let session = Session(conn, server, sink, user, relogin, redial)
+
+    let background (name: string) (body: unit -> unit) =
+        Thread(body, IsBackground = true, Name = name).Start()
+
+    do
+        messages.X <- Pos.Absolute 0
+        messages.Y <- Pos.Absolute 0
+        messages.Height <- Dim.Fill(Dim.Absolute 2)
+        side.Y <- Pos.Absolute 0
+        side.Height <- Dim.Fill(Dim.Absolute 2)
+        status.X <- Pos.Absolute 0
+        status.Y <- Pos.AnchorEnd 2
+        status.Width <- Dim.Fill()
+        status.Height <- Dim.Absolute 1
+        input.X <- Pos.Absolute 0
+        input.Y <- Pos.AnchorEnd 1
+        input.Width <- Dim.Fill()
+        input.Height <- Dim.Absolute 1
+        top.Add(messages, side, status, input) |> ignore
+
+    /// Runs the UI until the session ends; never returns.
+    member _.Run(login: string option) : 'a =
+        app.Keyboard.KeyDown.Add(fun k ->
+            TuiViews.key k |> Option.iter (Pressed >> dispatch)
+            // Every key is the input line's: none may reach a default binding (Esc quits, Tab moves the focus).
+            k.Handled <- true)
+
+        top.FrameChanged.Add(fun _ ->
+            let screen = app.Screen
+            layout screen.Width
+            dispatch (Resized(screen.Width, screen.Height)))
+
+        app.AddTimeout(
+            TimeSpan.FromMilliseconds 250.0,
+            fun () ->
+                dispatch (Tick(now ()))
+                true
+        )
+        |> ignore
+
+        Console.CancelKeyPress.Add(fun e ->
+            e.Cancel <- true
+            quitAsked.Set())
+
+        layout app.Screen.Width
+        dispatch (Resized(app.Screen.Width, app.Screen.Height))
+        input.SetFocus() |> ignore
+
+        background "session-start" (fun () ->
+            session.Start login
+
+            if user.IsNone then
+                post Opened)
+
+        background "user-lines" (fun () ->
+            for line in outbox.GetConsumingEnumerable() do
+                session.Send line)
+
+        background "quit" (fun () ->
+            quitAsked.Wait()
+            session.Quit(Session.InterruptWait, ExitCode.Done))
+
+        app.Run top |> ignore
+
+        let outcome =
+            lock gate (fun () ->
+                uiGone <- true
+                decided)
+        // Restores the terminal: the main screen, the cursor, cooked mode.
+        app.Dispose()
+
+        match outcome with
+        | Some(code, note) -> leave code note
+        | None ->
+            // The UI stopped by itself: leave as after /quit.
+            session.Quit(Session.InterruptWait, ExitCode.Done)
