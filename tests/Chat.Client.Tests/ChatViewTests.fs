@@ -181,6 +181,7 @@ let tests =
             let m, sent = m |> run (lines [ "OK JOIN ops" ])
             Expect.equal m.View (Room(room "ops")) "in view"
             Expect.equal sent [ Send "/who" ] "its members asked for"
+            Expect.isTrue (has "* you are in #ops" m) "said in the room arrived in"
             let m, _ = m |> run [ Pressed PrevView ]
             Expect.equal m.View (Room(room "dev")) "back to #dev's lines"
             let m, sent = m |> run (keys "hello?" @ [ Pressed Enter ])

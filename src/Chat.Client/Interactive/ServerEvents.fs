@@ -70,9 +70,16 @@ let private reply (nowMs: int64) (ok: OkReply) (m: Model) : Model * Effect list 
     // After a reconnect the session rejoins its room by itself, and says so with `Ready`.
     | LoggedIn(u, room)
     | Registered(u, room)
-    | Resumed(u, room) -> entered room { shown m with Me = Some u }
-    | Joined room -> entered room (shown m)
-    | OkReply.Left _ -> entered RoomName.lobby (shown m)
+    | Resumed(u, room) ->
+        let m, effects = entered room { m with Me = Some u }
+        shown m, effects
+    // Said in the room arrived in, which comes into view.
+    | Joined room ->
+        let m, effects = entered room m
+        shown m, effects
+    | OkReply.Left _ ->
+        let m, effects = entered RoomName.lobby m
+        shown m, effects
     | WhoList(room, users) ->
         let m = if room = m.Room then { m with Members = users } else m
 
