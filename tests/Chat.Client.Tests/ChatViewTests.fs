@@ -6,6 +6,7 @@ open Expecto
 open Chat.Domain
 open Chat.Client
 open Chat.Client.ChatModel
+open Chat.Client.Conversations
 open Chat.Client.Conversation
 
 let private server = {
@@ -104,76 +105,6 @@ let tests =
 
             Expect.isTrue (has "in #dev: alice, bob" m) "the reply shown"
             Expect.equal m.Members [ user "alice"; user "carol" ] "carol in, bob out")
-
-        testCase
-            "a direct message: its own conversation with an unread count, /query opens it, text goes to them"
-            (fun () ->
-                let m, _ = inDev () |> run (lines [ "DM 7-0 bob psst" ])
-                Expect.isFalse (has "psst" m) "not in the room's pane"
-                Expect.isTrue (has "│ @bob [1]" m) "unread in the side panel"
-                let m, sent = m |> run (keys "/query bob" @ [ Pressed Enter ])
-                Expect.isEmpty sent "/query is the client's own"
-                Expect.equal m.View (Direct(user "bob")) "in view"
-                Expect.isTrue (has "<bob> psst" m) "the message shown"
-                Expect.isTrue (has "│>@bob" m && not (has "@bob [1]" m)) "read"
-                let m, sent = m |> run (keys "hi bob" @ [ Pressed Enter ])
-                Expect.equal sent [ Send "/msg bob hi bob" ] "to bob"
-                Expect.isTrue ((inputLine m).StartsWith "[@bob] ") "the prompt names the conversation"
-                let m, _ = m |> run (lines [ "OK MSG 8-0 bob"; "MSG dev 9-0 carol meanwhile" ])
-                Expect.isTrue (has "<alice> hi bob" m) "the sent message in the conversation once acknowledged"
-                Expect.isTrue (has "│ #dev (2) [1]" m) "the room's unread count while away from it"
-                let m, _ = m |> run [ Pressed NextView ]
-                Expect.equal m.View (Room(room "lobby")) "Ctrl-N cycles"
-                let m, _ = m |> run [ Pressed NextView ]
-                Expect.equal m.View (Room(room "dev")) "to #dev"
-                Expect.isTrue (has "<carol> meanwhile" m && not (has "[1]" m)) "read")
-
-        testCase "/msg from a room: sent, its conversation opened but not shown; a refusal drops it" (fun () ->
-            let m, sent = inDev () |> run (keys "/msg nobody hello" @ [ Pressed Enter ])
-            Expect.equal sent [ Send "/msg nobody hello" ] "sent"
-            Expect.equal m.View (Room(room "dev")) "the room stays in view"
-            let m, _ = m |> run (lines [ "ERR NO_SUCH_USER no such user: nobody" ])
-            Expect.isEmpty m.Outgoing "nothing waits for an acknowledgement"
-            Expect.isTrue (has "! NO_SUCH_USER: no such user: nobody" m) "the refusal shown")
-
-        testCase "scrolling past the top asks for older history once, and shows it above" (fun () ->
-            let msgs = [ for i in 10..69 -> $"MSG dev {i}-0 bob line {i}" ]
-            let m, _ = inDev () |> run (lines msgs)
-            let m, sent = m |> run [ Pressed PageUp ]
-            Expect.isEmpty sent "a page back is still within what is loaded"
-            Expect.isTrue (has "scrolled back" m) "the status line says so"
-            let m, sent = m |> run [ Pressed PageUp ]
-            Expect.equal sent [ Send "/history before 10-0 50" ] "older history from the oldest id"
-            let m, sent = m |> run [ Pressed PageUp ]
-            Expect.isEmpty sent "asked once"
-            Expect.isTrue (has "-- fetching older messages --" m) "shown while it comes"
-
-            let m, _ =
-                m
-                |> run (
-                    lines [
-                        "HIST dev 1-0 carol 1000 first ever"
-                        "HIST dev 2-0 bob 2000 second"
-                        "OK HISTORY 2"
-                    ]
-                )
-
-            Expect.isFalse (has "end of history" m) "the reply to the client's fetch makes no line"
-            let c = current m
-            Expect.equal (c.Entries |> List.head).Text "first ever" "prepended"
-            Expect.isTrue c.AtStart "fewer than asked: the beginning"
-            Expect.isTrue (has "-- the beginning of #dev --" m) "said at the top"
-            let _, sent = m |> run [ Pressed PageUp ]
-            Expect.isEmpty sent "nothing more to ask"
-            let m, _ = m |> run [ Pressed PageDown; Pressed PageDown; Pressed PageDown ]
-            Expect.equal (current m).Scroll 0 "back at the newest"
-            Expect.isTrue (has "<bob> line 69" m) "newest shown")
-
-        testCase "history during a fetch: a duplicate id is shown once" (fun () ->
-            let m, _ =
-                inDev () |> run (lines [ "MSG dev 5-0 bob five"; "MSG dev 5-0 bob five" ])
-
-            Expect.equal (current m).Entries.Length 1 "once")
 
         testCase "/join goes to the room once the server says so; text in a room left is not sent" (fun () ->
             let m, sent = inDev () |> run (keys "/join ops" @ [ Pressed Enter ])

@@ -4,6 +4,7 @@ module Chat.Client.ChatUpdate
 open Chat.Domain
 open Chat.Client.Conversation
 open Chat.Client.ChatModel
+open Chat.Client.Conversations
 
 /// Message pane rows: the screen without the status and input lines.
 let paneRows (m: Model) = max 1 (m.Height - 2)
@@ -30,8 +31,8 @@ let private scrollBack (m: Model) : Model * Effect list =
     | Room r when r = m.Room && atTop && c.Fetching.IsNone && not c.AtStart ->
         let ask =
             match oldestId c with
-            | Some id -> $"/history before {StreamPos.render id} {ServerEvents.HistoryPage}"
-            | None -> $"/history {ServerEvents.HistoryPage}"
+            | Some id -> $"/history before {StreamPos.render id} {Delivery.HistoryPage}"
+            | None -> $"/history {Delivery.HistoryPage}"
 
         withConversation m.View (fun c -> { c with Fetching = Some [] }) m, [ Send ask ]
     | _ -> m, []
@@ -119,7 +120,7 @@ let update (event: Event) (m: Model) : Model * Effect list =
     | Note(text, now) -> notice Notice now text { m with NowMs = now }, []
     | Pressed k -> key k m
     | Ready room ->
-        let m, effects = ServerEvents.entered room { m with Link = Connected }
+        let m, effects = Delivery.entered room { m with Link = Connected }
         { m with QuietRooms = m.QuietRooms + 1 }, effects @ [ Send "/rooms" ]
     | Opened -> { m with Link = Connected }, []
     | Retrying(reason, wait, attempt, now) ->

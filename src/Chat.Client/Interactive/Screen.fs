@@ -6,6 +6,7 @@ open System.Globalization
 open Chat.Domain
 open Chat.Client.Conversation
 open Chat.Client.ChatModel
+open Chat.Client.Conversations
 open Chat.Client.Panes
 
 let private seg style text : Segment = { Text = text; Style = style }

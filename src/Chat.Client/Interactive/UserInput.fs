@@ -7,6 +7,7 @@ open System
 open Chat.Domain
 open Chat.Client.Conversation
 open Chat.Client.ChatModel
+open Chat.Client.Conversations
 
 /// `/help` in the interactive client.
 let help = [
