@@ -193,4 +193,19 @@ let tests =
             let plain = Screen.render { m with Ascii = true } 80 24
             Expect.isTrue (plain |> List.exists (fun l -> l.Contains "<bob> h?llo")) "non-ASCII as ?"
             Expect.isTrue (plain |> List.forall (fun l -> l |> Seq.forall (fun c -> int c < 128))) "ASCII only")
+
+        testCase
+            "NO_COLOR set and not empty turns colour off; the locale decides UTF-8 as the C library does"
+            (fun () ->
+                let env (pairs: (string * string) list) (name: string) =
+                    pairs |> List.tryFind (fst >> (=) name) |> Option.map snd |> Option.toObj
+
+                Expect.isTrue (Panes.colourWanted (env [])) "unset"
+                Expect.isTrue (Panes.colourWanted (env [ "NO_COLOR", "" ])) "empty"
+                Expect.isFalse (Panes.colourWanted (env [ "NO_COLOR", "1" ])) "set"
+                Expect.isTrue (Panes.utf8Locale (env [ "LANG", "en_US.UTF-8" ])) "LANG"
+                Expect.isTrue (Panes.utf8Locale (env [ "LANG", "C"; "LC_CTYPE", "C.utf8" ])) "LC_CTYPE first"
+                Expect.isFalse (Panes.utf8Locale (env [ "LANG", "en_US.UTF-8"; "LC_ALL", "C" ])) "LC_ALL wins"
+                Expect.isFalse (Panes.utf8Locale (env [])) "none: the C locale"
+                Expect.isFalse (Panes.utf8Locale (env [ "LANG", "POSIX" ])) "POSIX")
     ]

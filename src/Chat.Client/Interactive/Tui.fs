@@ -62,19 +62,7 @@ type Tui
 
         exit code
 
-    let top = new Window(BorderStyle = Nullable LineStyle.None)
-    let messages = new TuiViews.RowsView((fun w h -> Screen.messages model w h), colour)
-    let side = new TuiViews.RowsView((fun w h -> Screen.side model w h), colour)
-    let status = new TuiViews.RowsView((fun w _ -> [ Screen.status model w ]), colour)
-    let input = new TuiViews.InputView((fun w -> Screen.input model w), colour)
-    let views: View list = [ messages; side; status; input ]
-
-    let layout (width: int) =
-        let sw = Panes.sideWidth width
-        messages.Width <- Dim.Fill(Dim.Absolute sw)
-        side.Visible <- sw > 0
-        side.Width <- Dim.Absolute(max 1 sw)
-        side.X <- Pos.AnchorEnd(max 1 sw)
+    let screen = new TuiViews.ChatWindow((fun () -> model), colour)
 
     let dispatch (event: Event) =
         let next, effects = ChatUpdate.update event model
@@ -85,8 +73,7 @@ type Tui
             | Send line -> outbox.Add line
             | Quit -> quitAsked.Set()
 
-        for v in views do
-            v.SetNeedsDraw()
+        screen.Redraw()
 
     let post (event: Event) =
         if not (lock gate (fun () -> uiGone)) then
@@ -120,22 +107,6 @@ type Tui
     let background (name: string) (body: unit -> unit) =
         Thread(body, IsBackground = true, Name = name).Start()
 
-    do
-        messages.X <- Pos.Absolute 0
-        messages.Y <- Pos.Absolute 0
-        messages.Height <- Dim.Fill(Dim.Absolute 2)
-        side.Y <- Pos.Absolute 0
-        side.Height <- Dim.Fill(Dim.Absolute 2)
-        status.X <- Pos.Absolute 0
-        status.Y <- Pos.AnchorEnd 2
-        status.Width <- Dim.Fill()
-        status.Height <- Dim.Absolute 1
-        input.X <- Pos.Absolute 0
-        input.Y <- Pos.AnchorEnd 1
-        input.Width <- Dim.Fill()
-        input.Height <- Dim.Absolute 1
-        top.Add(messages, side, status, input) |> ignore
-
     /// Runs the UI until the session ends; never returns.
     member _.Run(login: string option) : 'a =
         app.Keyboard.KeyDown.Add(fun k ->
@@ -143,10 +114,10 @@ type Tui
             // Every key is the input line's: none may reach a default binding (Esc quits, Tab moves the focus).
             k.Handled <- true)
 
-        top.FrameChanged.Add(fun _ ->
-            let screen = app.Screen
-            layout screen.Width
-            dispatch (Resized(screen.Width, screen.Height)))
+        screen.FrameChanged.Add(fun _ ->
+            let size = app.Screen
+            screen.Layout size.Width
+            dispatch (Resized(size.Width, size.Height)))
 
         app.AddTimeout(
             TimeSpan.FromMilliseconds 250.0,
@@ -160,9 +131,9 @@ type Tui
             e.Cancel <- true
             quitAsked.Set())
 
-        layout app.Screen.Width
+        screen.Layout app.Screen.Width
         dispatch (Resized(app.Screen.Width, app.Screen.Height))
-        input.SetFocus() |> ignore
+        screen.Focus()
 
         background "session-start" (fun () ->
             session.Start login
@@ -178,7 +149,7 @@ type Tui
             quitAsked.Wait()
             session.Quit(Session.InterruptWait, ExitCode.Done))
 
-        app.Run top |> ignore
+        app.Run screen |> ignore
 
         let outcome =
             lock gate (fun () ->

@@ -7,6 +7,7 @@ open System.Drawing
 open Terminal.Gui.Drawing
 open Terminal.Gui.Drivers
 open Terminal.Gui.ViewBase
+open Terminal.Gui.Views
 open Chat.Client.ChatModel
 open Chat.Client.Panes
 
@@ -75,6 +76,44 @@ type InputView(line: int -> Row * int, colour: bool) as this =
         let at = this.ViewportToScreen(&local)
         this.Cursor <- Cursor(Position = Nullable at, Style = CursorStyle.SteadyBar)
         true
+
+/// The screen: the message pane and the side panel beside it, the status line, the input line at the bottom.
+type ChatWindow(model: unit -> Model, colour: bool) as this =
+    inherit Window(BorderStyle = Nullable LineStyle.None)
+    let messages = new RowsView((fun w h -> Screen.messages (model ()) w h), colour)
+    let side = new RowsView((fun w h -> Screen.side (model ()) w h), colour)
+    let status = new RowsView((fun w _ -> [ Screen.status (model ()) w ]), colour)
+    let input = new InputView((fun w -> Screen.input (model ()) w), colour)
+
+    do
+        messages.X <- Pos.Absolute 0
+        messages.Y <- Pos.Absolute 0
+        messages.Height <- Dim.Fill(Dim.Absolute 2)
+        side.Y <- Pos.Absolute 0
+        side.Height <- Dim.Fill(Dim.Absolute 2)
+        status.X <- Pos.Absolute 0
+        status.Y <- Pos.AnchorEnd 2
+        status.Width <- Dim.Fill()
+        status.Height <- Dim.Absolute 1
+        input.X <- Pos.Absolute 0
+        input.Y <- Pos.AnchorEnd 1
+        input.Width <- Dim.Fill()
+        input.Height <- Dim.Absolute 1
+        this.Add(messages, side, status, input) |> ignore
+
+    /// The side panel's width for a terminal `width` wide (none when it is narrow).
+    member _.Layout(width: int) =
+        let sw = Panes.sideWidth width
+        messages.Width <- Dim.Fill(Dim.Absolute sw)
+        side.Visible <- sw > 0
+        side.Width <- Dim.Absolute(max 1 sw)
+        side.X <- Pos.AnchorEnd(max 1 sw)
+
+    member _.Redraw() =
+        for v in [ messages :> View; side; status; input ] do
+            v.SetNeedsDraw()
+
+    member _.Focus() = input.SetFocus() |> ignore
 
 /// A terminal key as the model's, or None for one it does not use.
 let key (k: Terminal.Gui.Input.Key) : Key option =
