@@ -4,9 +4,6 @@ open System
 open System.Collections.Concurrent
 open System.Threading
 open Terminal.Gui.App
-open Terminal.Gui.Drawing
-open Terminal.Gui.ViewBase
-open Terminal.Gui.Views
 open Chat.Domain
 open Chat.Client.ChatModel
 
