@@ -113,9 +113,9 @@ let tests =
             let c = current m
             Expect.equal (c.Entries |> List.head).Text "first ever" "prepended"
             Expect.isTrue c.AtStart "fewer than asked: the beginning"
-            Expect.isTrue (has "-- the beginning of #dev --" m) "said at the top"
-            let _, sent = m |> run [ Pressed PageUp ]
+            let m, sent = m |> run [ Pressed PageUp ]
             Expect.isEmpty sent "nothing more to ask"
+            Expect.isTrue (has "-- the beginning of #dev --" m && has "<carol> first ever" m) "the top, said so"
             let m, _ = m |> run [ Pressed PageDown; Pressed PageDown; Pressed PageDown ]
             Expect.equal (current m).Scroll 0 "back at the newest"
             Expect.isTrue (has "<bob> line 69" m) "newest shown")
@@ -125,4 +125,11 @@ let tests =
                 inDev () |> run (lines [ "MSG dev 5-0 bob five"; "MSG dev 5-0 bob five" ])
 
             Expect.equal (current m).Entries.Length 1 "once")
+
+        testCase "lines that fit the pane: PgUp keeps them all in view and fetches what came before" (fun () ->
+            let m, _ = inDev () |> run (lines [ "MSG dev 5-0 bob five"; "MSG dev 6-0 bob six" ])
+            let m, sent = m |> run [ Pressed PageUp ]
+            Expect.equal sent [ Send "/history before 5-0 50" ] "fetched"
+            Expect.equal (current m).Scroll 0 "not scrolled: everything shows already"
+            Expect.isTrue (has "<bob> five" m && has "<bob> six" m) "both shown")
     ]

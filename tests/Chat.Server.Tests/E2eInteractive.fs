@@ -100,6 +100,28 @@ module E2eInteractive =
                 t.WaitFor(timeout, "alice's line in the conversation", contains "<alice> back at you")
                 |> ignore
 
+            case "PgUp past the top fetches the room's older messages, said before the client came"
+            <| fun (f: InteractiveFixture) ->
+                let server, _ = f.Servers.Start 0
+                let bob = f.Servers.Member(server, "bob", "secret456", "lobby")
+
+                for i in 1..3 do
+                    ChatRun.say bob $"earlier {i}" |> ignore
+
+                let t = f.Terminal(server, "alice", "password123")
+                let s = t.WaitFor(timeout, "connected", contains "[connected] alice in #lobby")
+                Expect.isFalse (contains "earlier 1" s) "not shown before the fetch"
+                t.Press [ "PPage" ]
+
+                let s =
+                    t.WaitFor(
+                        timeout,
+                        "the older messages",
+                        fun s -> contains "<bob> earlier 1" s && contains "<bob> earlier 3" s
+                    )
+
+                Expect.isTrue (contains "-- the beginning of #lobby --" s) "fewer than a page: the beginning"
+
             case "the server restarted: the status line says reconnecting, then connected; the half line survives"
             <| fun (f: InteractiveFixture) ->
                 let server, _, t = aliceWithBob f []

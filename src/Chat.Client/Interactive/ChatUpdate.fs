@@ -23,8 +23,11 @@ let private edit (f: LineEditor.Editor -> LineEditor.Editor) (m: Model) =
 let private scrollBack (m: Model) : Model * Effect list =
     let c = current m
     let count = c.Entries.Length
-    let scroll = min (max 0 (count - 1)) (c.Scroll + page m)
-    let atTop = scroll + paneRows m >= count
+    let wanted = c.Scroll + page m
+    // No further back than the oldest line near the top of the pane (a row above it for "fetching" or "the
+    // beginning"): lines that fit all show at once.
+    let scroll = min (max 0 (count - paneRows m + 1)) wanted
+    let atTop = wanted + paneRows m >= count
     let m = withConversation m.View (fun c -> { c with Scroll = scroll }) m
 
     match m.View with
