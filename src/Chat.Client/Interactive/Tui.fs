@@ -2,6 +2,7 @@ namespace Chat.Client
 
 open System
 open System.Collections.Concurrent
+open System.Runtime.InteropServices
 open System.Threading
 open Terminal.Gui.App
 open Chat.Domain
@@ -46,16 +47,30 @@ type Tui
     let mutable decided: (int * string) option = None
     /// The last refusal shown: said again on stderr when it ends the session, since the screen is gone then.
     let mutable lastError = ""
+    static let stopWait = TimeSpan.FromSeconds 3.0
 
+    let mutable leaving = false
+
+    /// Once: the main thread and a stop that timed out may race here.
     let leave (code: int) (note: string) =
-        let note =
-            if note = "" && code <> ExitCode.Done then
-                lastError
-            else
-                note
+        let first =
+            lock gate (fun () ->
+                let was = leaving
+                leaving <- true
+                not was)
 
-        if note <> "" then
-            Console.Error.WriteLine note
+        if first then
+            let note =
+                if note = "" && code <> ExitCode.Done then
+                    lastError
+                else
+                    note
+
+            if note <> "" then
+                Console.Error.WriteLine note
+
+        else
+            Thread.Sleep Timeout.Infinite
 
         exit code
 
@@ -97,6 +112,9 @@ type Tui
                     leave code note
                 else
                     app.Invoke(fun () -> app.RequestStop())
+                    // A UI loop that cannot stop (its terminal gone) must not keep the process: it ends anyway.
+                    Thread.Sleep stopWait
+                    leave code note
     }
 
     let session = Session(conn, server, sink, user, relogin, redial)
@@ -127,6 +145,16 @@ type Tui
         Console.CancelKeyPress.Add(fun e ->
             e.Cancel <- true
             quitAsked.Set())
+
+        // A polite kill leaves as /quit does, the terminal given back. (A closed terminal, SIGHUP, keeps its
+        // default: there is no terminal left to give back.)
+        use _terminate =
+            PosixSignalRegistration.Create(
+                PosixSignal.SIGTERM,
+                fun context ->
+                    context.Cancel <- true
+                    quitAsked.Set()
+            )
 
         screen.Layout app.Screen.Width
         dispatch (Resized(app.Screen.Width, app.Screen.Height))
