@@ -22,6 +22,9 @@ type Tui
         colour: bool,
         ascii: bool
     ) =
+    /// How long a stop request gets before the process ends without the UI.
+    static let stopWait = TimeSpan.FromSeconds 3.0
+
     let app = Application.Create().Init()
 
     let now () =
@@ -45,9 +48,10 @@ type Tui
     let gate = obj ()
     let mutable uiGone = false
     let mutable decided: (int * string) option = None
+
     /// The last refusal shown: said again on stderr when it ends the session, since the screen is gone then.
+    [<VolatileField>]
     let mutable lastError = ""
-    static let stopWait = TimeSpan.FromSeconds 3.0
 
     let mutable leaving = false
 
