@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs Debian packages the project's scripts need beyond the .NET SDK: by default what the
-# tests need (redis-server, and redis-cli from redis-tools), with WITH_TLS_SCAN=1 what
+# tests need (redis-server, redis-cli from redis-tools, and tmux, the terminal the interactive client's
+# end-to-end tests drive), with WITH_TLS_SCAN=1 what
 # scripts/tls-scan.sh needs too (testssl.sh, which brings openssl), with WITH_COMPOSE=1 docker-compose; or the packages named as arguments,
 # which the caller found missing.
 # Runs apt-get as root, or through sudo when available; says what to do otherwise.
@@ -11,6 +12,7 @@ if [ $# -eq 0 ]; then
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
   # redis-cli creates the test Redis Clusters; redis-server depends on it, but a host may lack it.
   command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
+  command -v tmux >/dev/null 2>&1 || missing+=(tmux)
   if [ "${WITH_TLS_SCAN:-0}" = 1 ]; then
     command -v testssl >/dev/null 2>&1 || missing+=(testssl.sh)
     command -v openssl >/dev/null 2>&1 || missing+=(openssl)

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "dependencies (redis-server)"
+step "dependencies (redis-server, tmux)"
 ./scripts/install-deps.sh
 
 step "tools (paket, fantomas)"

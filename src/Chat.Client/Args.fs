@@ -29,7 +29,8 @@ type CliArg =
             | User _ ->
                 "log in as this user; the password comes from CHAT_PASSWORD, else a prompt, else the first line of stdin."
             | Register -> "with --user: create the account (REGISTER) instead of logging in."
-            | Raw -> "print server lines verbatim (the default when stdout is not a terminal)."
+            | Raw ->
+                "line mode, server lines printed verbatim: no interactive UI even at a terminal (line mode is the default when stdin or stdout is not a terminal)."
             | No_Reconnect -> "with --user: end when the connection drops instead of reconnecting."
             | Reconnect_Min _ ->
                 $"longest wait before the first reconnect attempt; it doubles with each attempt (default: {Backoff.defaults.First.TotalSeconds})."
@@ -80,8 +81,12 @@ let private epilogue =
         "SYS FORCED_LOGOUT or a refused login, and stops on a certificate it does not trust (exit code 1)."
         "Lines typed while it reconnects are sent once it is back."
         ""
-        "When stdout is a terminal, server lines are shown readably (`[room] alice: hi`);"
-        "otherwise, and with --raw, they are printed as received. Control characters are always removed."
+        "When stdin and stdout are both a terminal (and without --raw), the client is interactive: a message pane,"
+        "rooms, direct conversations and members beside it, a status line, and an input line nothing overwrites;"
+        "/help there lists its commands and keys. NO_COLOR turns colour off; a locale without UTF-8 is drawn in ASCII."
+        "Otherwise it works line by line: when stdout is a terminal, server lines are shown readably"
+        "(`[room] alice: hi`); when it is not, and with --raw, they are printed as received."
+        "Control characters are always removed."
         ""
         "Exit codes:"
         yield! ExitCode.help |> List.map (fun l -> "    " + l)

@@ -43,6 +43,12 @@ let private loginLines (settings: Args.Settings) (user: Username) : Result<strin
             let verb = if settings.Register then "REGISTER" else "LOGIN"
             Result.Ok($"{verb} {Username.value user} {password}", $"LOGIN {Username.value user} {password}")
 
+/// The terminal UI only for a person at a terminal: a script redirects stdin or stdout, or passes --raw.
+let private interactive (settings: Args.Settings) =
+    not settings.Raw
+    && not Console.IsInputRedirected
+    && not Console.IsOutputRedirected
+
 let private run (settings: Args.Settings) =
     let cas =
         match settings.Trust with
@@ -74,16 +80,7 @@ let private run (settings: Args.Settings) =
             match login with
             | Result.Error code -> code
             | Result.Ok login ->
-                let mode =
-                    if settings.Raw || Console.IsOutputRedirected then
-                        Render.Raw
-                    else
-                        Render.Readable
-
                 let server = $"{settings.Host}:{settings.Port}"
-
-                if mode = Render.Readable then
-                    Console.Error.WriteLine $"* {conn.Protocol} to {server}, certificate verified"
 
                 let redial =
                     settings.Reconnect
@@ -93,7 +90,39 @@ let private run (settings: Args.Settings) =
                         Explain = explain
                     })
 
-                Shell(conn, server, mode, settings.User, Option.map snd login, redial).Run(Option.map fst login)
+                let relogin = Option.map snd login
+
+                if interactive settings then
+                    let env = Environment.GetEnvironmentVariable
+
+                    let verifiedBy =
+                        match settings.Trust with
+                        | CaFile path -> $"CA {path}"
+                        | Pinned _ -> "pin"
+                        | SystemStore -> "system trust store"
+
+                    Tui(
+                        conn,
+                        server,
+                        verifiedBy,
+                        settings.User,
+                        relogin,
+                        redial,
+                        Panes.colourWanted env,
+                        not (Panes.utf8Locale env)
+                    )
+                        .Run(Option.map fst login)
+                else
+                    let mode =
+                        if settings.Raw || Console.IsOutputRedirected then
+                            Render.Raw
+                        else
+                            Render.Readable
+
+                    if mode = Render.Readable then
+                        Console.Error.WriteLine $"* {conn.Protocol} to {server}, certificate verified"
+
+                    Shell(conn, server, mode, settings.User, relogin, redial).Run(Option.map fst login)
 
 [<EntryPoint>]
 let main argv =
