@@ -1,7 +1,6 @@
 namespace Chat.Server
 
 open System.Collections.Generic
-open System.Threading
 open Chat.Domain
 
 /// This instance's end of the streams: holds the pure `Routing` of local sessions and turns each
@@ -24,34 +23,6 @@ type LocalRouter(log: Log, metrics: ServerMetrics) =
     // until its membership changes, so a message finds its receivers without hashing each session
     // id. Emptied whenever a session attaches or goes, and when it holds too many old sets.
     let receivers = Dictionary<Set<SessionId>, Outbox array>(HashIdentity.Reference)
-    // The outboxes an event woke (their writer was idle), written by one pool work item for all
-    // of them rather than one each: an event costs one hand-off, and while that item writes, the
-    // lines of later events pile up in the outboxes it has not reached yet, to go in one write.
-    let mutable claimed = List<Outbox>()
-    let mutable flushing = false
-
-    let flush =
-        WaitCallback(fun _ ->
-            let batch =
-                lock gate (fun () ->
-                    let batch = claimed
-                    claimed <- List<Outbox>()
-                    flushing <- false
-                    batch)
-
-            // On the pool, where an escaping exception would end the process; one outbox's trouble
-            // must not keep the others from being written.
-            for outbox in batch do
-                try
-                    outbox.Write()
-                with e ->
-                    log.Error("writing an outbox failed", [ "error", box e ]))
-
-    /// Call under the lock, after an event's lines were offered.
-    let scheduleFlush () =
-        if claimed.Count > 0 && not flushing then
-            flushing <- true
-            ThreadPool.UnsafeQueueUserWorkItem(flush, null) |> ignore
 
     let outboxesOf (sids: Set<SessionId>) =
         match receivers.TryGetValue sids with
@@ -87,8 +58,7 @@ type LocalRouter(log: Log, metrics: ServerMetrics) =
                 let boxes = outboxesOf sids
 
                 for outbox in boxes do
-                    if outbox.Offer line then
-                        claimed.Add outbox
+                    outbox.Send line
 
                 let reached = boxes.Length
 
@@ -146,7 +116,7 @@ type LocalRouter(log: Log, metrics: ServerMetrics) =
                     let left = until - System.DateTime.UtcNow
 
                     if left > System.TimeSpan.Zero then
-                        Monitor.Wait(gate, left) |> ignore
+                        System.Threading.Monitor.Wait(gate, left) |> ignore
                         wait ()
                     else
                         routing <- Routing.dropWelcome sid routing
@@ -193,11 +163,9 @@ type LocalRouter(log: Log, metrics: ServerMetrics) =
                 if deliver deliveries then
                     metrics.BusNeeded()
 
-                scheduleFlush ()
-
                 match event with
                 | BusEvent.Entered _
-                | BusEvent.Kicked _ -> Monitor.PulseAll gate
+                | BusEvent.Kicked _ -> System.Threading.Monitor.PulseAll gate
                 | _ -> ())
 
         if log.Enabled LogLevel.Debug then

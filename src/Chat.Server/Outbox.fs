@@ -29,9 +29,7 @@ type OutboxEnd =
 /// so that a client that does not read never blocks whoever sends to it (ergo's send queue).
 /// Lines are batched into one TLS write. `ended` is called once, from the writer.
 /// The outbox is its own thread-pool work item and awaits a write only when it does not complete
-/// at once: a delivery allocates nothing, which keeps collections (and their pauses) rare. The
-/// router instead offers an event's line to every receiver and writes the outboxes it woke from
-/// one work item (`Offer`, `Write`): an asynchronous write never waits for the network.
+/// at once: a delivery allocates nothing, which keeps collections (and their pauses) rare.
 /// An overflow counts in `metrics`.
 type Outbox(stream: Stream, capacity: int, metrics: ServerMetrics, ended: OutboxEnd -> unit) as this =
     let gate = obj ()
@@ -142,56 +140,38 @@ type Outbox(stream: Stream, capacity: int, metrics: ServerMetrics, ended: Outbox
                 pendingBuffer <- null
                 if completed write buffer then pump () else broken ())
 
-    /// Call under the lock: true when the caller is to start the writer (it was idle).
-    let claim () =
-        not writing
-        && (writing <- true
-            true)
-
     /// Call under the lock.
     let startWriter () =
-        if claim () then
+        if not writing then
+            writing <- true
             ThreadPool.UnsafeQueueUserWorkItem(this, false) |> ignore
-
-    let overflow () =
-        metrics.SlowConsumer()
-        // Best effort: the error line may never get through a client that does not read.
-        Task.Delay(TimeSpan.FromSeconds 2.0).ContinueWith(fun (_: Task) -> finish Broken)
-        |> ignore
 
     interface IThreadPoolWorkItem with
         member _.Execute() = pump ()
 
-    /// Queues a line; true when the caller is to start the writer: call `Write` then, soon, from a
-    /// thread that may do a TLS write (it never waits on the network). A full queue makes this
-    /// client a slow consumer: its queue is replaced by `ERR SLOW_CONSUMER` and the connection ends.
-    member _.Offer(line: byte array) : bool =
-        let struct (overflowed, start) =
+    /// Queues a line; a full queue makes this client a slow consumer: its queue is replaced by
+    /// `ERR SLOW_CONSUMER` and the connection ends. Never blocks on the network.
+    member _.Send(line: byte array) : unit =
+        let overflowed =
             lock gate (fun () ->
                 if closing then
-                    struct (false, false)
+                    false
                 elif queue.Count >= capacity then
                     queue.Clear()
                     queue.Enqueue slow
                     closing <- true
-                    struct (true, claim ())
+                    startWriter ()
+                    true
                 else
                     queue.Enqueue line
-                    struct (false, claim ()))
+                    startWriter ()
+                    false)
 
         if overflowed then
-            overflow ()
-
-        start
-
-    /// Writes what is queued, on the calling thread, after `Offer` said so: batches until the queue
-    /// is empty or a write has to wait (which then carries on by itself once the socket takes it).
-    member _.Write() = pump ()
-
-    /// Queues a line (see `Offer`), written from the thread pool. Never blocks on the network.
-    member this.Send(line: byte array) : unit =
-        if this.Offer line then
-            ThreadPool.UnsafeQueueUserWorkItem(this, false) |> ignore
+            metrics.SlowConsumer()
+            // Best effort: the error line may never get through a client that does not read.
+            Task.Delay(TimeSpan.FromSeconds 2.0).ContinueWith(fun (_: Task) -> finish Broken)
+            |> ignore
 
     member this.Send(msg: ServerMsg) = this.Send(Wire.encode msg)
 
