@@ -110,6 +110,7 @@ type Connection(socket: Socket, settings: ConnectionSettings, ended: Connection 
                 do! ssl.AuthenticateAsServerAsync(settings.Tls, deadline.Token)
 
                 if Tls.isAead ssl.NegotiatedCipherSuite then
+                    TlsBuffers.releaseWhenIdle ssl |> ignore
                     return Some ssl
                 else
                     metrics.HandshakeFailed HandshakeFailure.Cipher

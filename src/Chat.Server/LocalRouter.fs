@@ -19,6 +19,33 @@ type LocalRouter(log: Log, metrics: ServerMetrics) =
     // claimed (the control channel is quicker than the claiming thread): such kicks are remembered, a bounded few.
     let kickedEarly = HashSet<SessionId>()
     let kickedOrder = Queue<SessionId>()
+    // The outboxes of a set of sessions, by the set itself: a room's member set is one object
+    // until its membership changes, so a message finds its receivers without hashing each session
+    // id. Emptied whenever a session attaches or goes, and when it holds too many old sets.
+    let receivers = Dictionary<Set<SessionId>, Outbox array>(HashIdentity.Reference)
+
+    let outboxesOf (sids: Set<SessionId>) =
+        match receivers.TryGetValue sids with
+        | true, boxes -> boxes
+        | _ ->
+            let found = ResizeArray<Outbox>()
+
+            sids
+            |> Set.iter (fun sid ->
+                match outboxes.TryGetValue sid with
+                | true, outbox -> found.Add outbox
+                | _ -> ())
+
+            let boxes = found.ToArray()
+
+            // A single receiver (a welcome, a direct message) comes in a new set each time.
+            if boxes.Length > 1 then
+                if receivers.Count >= 256 then
+                    receivers.Clear()
+
+                receivers[sids] <- boxes
+
+            boxes
 
     /// Whether any delivery but a login's welcome reached a local session.
     let deliver (deliveries: Delivery list) : bool =
@@ -28,16 +55,12 @@ type LocalRouter(log: Log, metrics: ServerMetrics) =
             match delivery with
             | Deliver(sids, msg) ->
                 let line = Wire.encode msg
+                let boxes = outboxesOf sids
 
-                // Set.fold walks the tree in place; enumerating a set allocates per element.
-                let reached =
-                    (0, sids)
-                    ||> Set.fold (fun n sid ->
-                        match outboxes.TryGetValue sid with
-                        | true, outbox ->
-                            outbox.Send line
-                            n + 1
-                        | _ -> n)
+                for outbox in boxes do
+                    outbox.Send line
+
+                let reached = boxes.Length
 
                 // A login's welcome rides with its entry but is a reply, not traffic.
                 match msg with
@@ -49,6 +72,7 @@ type LocalRouter(log: Log, metrics: ServerMetrics) =
                 match outboxes.TryGetValue sid with
                 | true, outbox ->
                     outboxes.Remove sid |> ignore
+                    receivers.Clear()
                     intended.Remove sid |> ignore
                     outbox.SendLast(Wire.encode msg)
                     metrics.Delivered 1
@@ -74,6 +98,7 @@ type LocalRouter(log: Log, metrics: ServerMetrics) =
             else
                 routing <- Routing.attachWelcomed sid user welcome routing
                 outboxes[sid] <- outbox
+                receivers.Clear()
                 intended[sid] <- RoomName.lobby
                 true)
 
@@ -112,6 +137,7 @@ type LocalRouter(log: Log, metrics: ServerMetrics) =
         lock gate (fun () ->
             routing <- Routing.detach sid routing
             outboxes.Remove sid |> ignore
+            receivers.Clear()
             intended.Remove sid |> ignore)
 
     /// Sessions attached here, for metrics.

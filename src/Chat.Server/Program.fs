@@ -124,6 +124,10 @@ let private run (tlsSource: TlsPolicy.Source) (config: Args.Config) =
     | Some message -> raise (TlsPolicy.NotRestricted message)
     | None -> log.Info("TLS restricted to AEAD suites", [ "openssl_conf", box (TlsPolicy.describe tlsSource) ])
 
+    if not TlsBuffers.available then
+        log.Warn
+            "this runtime's SslStream has an unknown shape: OpenSSL keeps each connection's record buffers while idle"
+
     let clock () =
         DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()
 
