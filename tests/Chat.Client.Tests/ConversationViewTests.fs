@@ -7,51 +7,9 @@ open Expecto
 open Chat.Domain
 open Chat.Client
 open Chat.Client.ChatModel
+open Chat.Client.Tests.ViewScript
 open Chat.Client.Conversations
 open Chat.Client.Conversation
-
-let private server = {
-    Address = "localhost:8000"
-    Protocol = "TLS 1.3"
-    VerifiedBy = "CA certs/server.crt"
-}
-
-let private user s = (Username.tryCreate s).Value
-let private room s = (RoomName.tryCreate s).Value
-
-let private fresh () =
-    initial server (Some(user "alice")) true false TimeZoneInfo.Utc
-
-/// Runs the events, gathering the effects.
-let private run (events: Event list) (m: Model) =
-    events
-    |> List.fold
-        (fun (m, effects) e ->
-            let m, more = ChatUpdate.update e m
-            m, effects @ more)
-        (m, [])
-
-let private lines (raws: string list) = raws |> List.map (fun r -> Line(r, 0L))
-
-let private keys (s: string) =
-    s |> Seq.map (string >> Text >> Pressed) |> List.ofSeq
-
-/// alice logged in, in #dev with bob, the quiet /who and /rooms answered.
-let private inDev () =
-    fresh ()
-    |> run (
-        lines [ "OK LOGIN alice lobby" ]
-        @ [ Ready(room "dev") ]
-        @ lines [ "OK WHO lobby alice"; "OK WHO dev alice bob"; "OK ROOMS dev:2 lobby:3" ]
-    )
-    |> fst
-
-let private screen (m: Model) = Screen.render m 80 24
-
-let private has (what: string) (m: Model) =
-    screen m |> List.exists (fun l -> l.Contains what)
-
-let private inputLine (m: Model) = List.last (screen m)
 
 [<Tests>]
 let tests =
