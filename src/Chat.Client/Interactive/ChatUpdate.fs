@@ -72,6 +72,19 @@ let private enter (nowMs: int64) (m: Model) =
 
     UserInput.submit nowMs line m
 
+/// A line recalled from the input history replaces the input; nothing to recall leaves it.
+let private recall (recalled: (InputHistory.History * string) option) (m: Model) =
+    match recalled with
+    | Some(h, line) ->
+        {
+            m with
+                History = h
+                Input = LineEditor.ofText line
+                Cycle = None
+        },
+        []
+    | None -> m, []
+
 let private key (k: Key) (m: Model) : Model * Effect list =
     match k with
     | Text s -> edit (LineEditor.insert s) m
@@ -84,28 +97,8 @@ let private key (k: Key) (m: Model) : Model * Effect list =
     | KillToStart -> edit LineEditor.killToStart m
     | KillToEnd -> edit LineEditor.killToEnd m
     | KillWord -> edit LineEditor.killWord m
-    | Up ->
-        match InputHistory.older m.Input.Text m.History with
-        | Some(h, line) ->
-            {
-                m with
-                    History = h
-                    Input = LineEditor.ofText line
-                    Cycle = None
-            },
-            []
-        | None -> m, []
-    | Down ->
-        match InputHistory.newer m.History with
-        | Some(h, line) ->
-            {
-                m with
-                    History = h
-                    Input = LineEditor.ofText line
-                    Cycle = None
-            },
-            []
-        | None -> m, []
+    | Up -> recall (InputHistory.older m.Input.Text m.History) m
+    | Down -> recall (InputHistory.newer m.History) m
     | Tab ->
         match Completion.tab (names m) m.Cycle m.Input with
         | Some(input, c) -> { m with Input = input; Cycle = Some c }, []
