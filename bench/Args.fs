@@ -28,6 +28,7 @@ type Arg =
     | Senders of int
     | Duration of seconds: int
     | Window of lines: int
+    | FanOut_Warmup of seconds: int
     | Send_Queue of lines: int
     | Rate of msgs_per_second: int
     | Latency_Members of int
@@ -71,7 +72,9 @@ type Arg =
             | Quick -> "small sizes for a smoke test (flags given explicitly still win)."
             | Members _ -> "fan-out: room members, split across the instances (default 100)."
             | Senders _ -> "fan-out: members that also send at full speed (default 4)."
-            | Duration _ -> "fan-out: seconds of sending (default 10)."
+            | Duration _ -> "fan-out: seconds of sending measured, after the warm-up (default 10)."
+            | FanOut_Warmup _ ->
+                "fan-out: seconds of the same flood before measuring, while the servers warm up (default 10)."
             | Window _ -> "fan-out: lines a sender may have in flight before its own copy comes back (default 1000)."
             | Send_Queue _ -> "fan-out: the servers' --send-queue (default 100000)."
             | Rate _ -> "latency: offered messages per second, all senders together (default 1000)."
@@ -123,6 +126,7 @@ type Settings = {
     Senders: int
     Duration: TimeSpan
     Window: int
+    FanOutWarmup: TimeSpan
     SendQueue: int
     Rate: int
     LatencyMembers: int
@@ -220,6 +224,7 @@ let private ofResults (r: ParseResults<Arg>) : Settings =
         Senders = pick <@ Senders @> 4 2
         Duration = pick <@ Duration @> 10 3 |> seconds
         Window = r.GetResult(Window, defaultValue = 1000)
+        FanOutWarmup = pick <@ FanOut_Warmup @> 10 1 |> seconds
         SendQueue = r.GetResult(Send_Queue, defaultValue = 100_000)
         Rate = pick <@ Rate @> 1000 200
         LatencyMembers = pick <@ Latency_Members @> 100 20
@@ -256,6 +261,7 @@ let private ofResults (r: ParseResults<Arg>) : Settings =
     check (settings.Members >= 2) "--members must be at least 2"
     check (settings.Senders >= 1 && settings.Senders <= settings.Members) "--senders must be between 1 and --members"
     check (settings.Window >= 1) "--window must be at least 1"
+    check (settings.FanOutWarmup.TotalSeconds >= 0.0) "--fanout-warmup must not be negative"
     check (settings.SendQueue >= 1 && settings.SendQueue <= 1_000_000) "--send-queue must be between 1 and 1000000"
     check (settings.Rate >= 1) "--rate must be at least 1"
     check (settings.LatencySenders >= 1) "--latency-senders must be at least 1"
