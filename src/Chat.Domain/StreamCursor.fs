@@ -1,6 +1,7 @@
 namespace Chat.Domain
 
 open System
+open System.Globalization
 
 /// A Redis stream entry id `<ms>-<seq>`. Field order is the order: milliseconds, then sequence.
 [<Struct>]
@@ -10,22 +11,44 @@ module StreamPos =
     /// `0-0`: before any entry, the position of a cursor on an empty stream.
     let zero = { Millis = 0L; Sequence = 0L }
 
-    // Int64.TryParse alone would take signs and spaces; it refuses what overflows.
-    let private number (s: string) =
-        if s.Length > 0 && String.forall Char.IsAsciiDigit s then
-            match Int64.TryParse s with
-            | true, n -> Some n
-            | _ -> None
-        else
-            None
+    /// The number written by `text[from..until-1]`: ASCII digits only, at least one, no sign and
+    /// no space (Int64.TryParse would take both), None past Int64.MaxValue.
+    let private number (text: string) (from: int) (until: int) =
+        let mutable n = 0L
+        let mutable ok = from < until
+        let mutable i = from
 
-    /// Digits, `-`, digits; anything else (a Redis reply is input) is None.
+        while ok && i < until do
+            let d = int64 text[i] - int64 '0'
+
+            if d < 0L || d > 9L || n > (Int64.MaxValue - d) / 10L then
+                ok <- false
+            else
+                n <- n * 10L + d
+
+            i <- i + 1
+
+        if ok then ValueSome n else ValueNone
+
+    /// Digits, `-`, digits; anything else (a Redis reply is input) is None. Read on every
+    /// message a stream delivers: no split, no intermediate strings.
     let tryParse (text: string) =
-        match if isNull text then [||] else text.Split '-' with
-        | [| ms; seq |] -> Option.map2 (fun m s -> { Millis = m; Sequence = s }) (number ms) (number seq)
-        | _ -> None
+        let dash = if isNull text then -1 else text.IndexOf '-'
 
-    let render p = $"{p.Millis}-{p.Sequence}"
+        if dash < 0 then
+            None
+        else
+            match number text 0 dash, number text (dash + 1) text.Length with
+            | ValueSome m, ValueSome s -> Some { Millis = m; Sequence = s }
+            | _ -> None
+
+    /// `<ms>-<seq>`; without the formatting machinery of interpolated strings (every message).
+    let render p =
+        String.Concat(
+            p.Millis.ToString CultureInfo.InvariantCulture,
+            "-",
+            p.Sequence.ToString CultureInfo.InvariantCulture
+        )
 
     /// The smallest id after `p`: where an inclusive range read of the entries after `p` starts.
     let next p =

@@ -29,6 +29,8 @@ module internal RedisKeys =
     let followers u = user u "followers"
     /// stream: the user's publications.
     let publications u = user u "pubs"
+    /// string: the id of the last entry of the user's publications.
+    let publicationsTop u = user u "pubs:top"
     /// sharded channel of the user's publications.
     let publicationChannel u = user u "pub"
     let failedUser u = user u "failed"
@@ -36,6 +38,8 @@ module internal RedisKeys =
     let token u (hash: string) = user u ("token:" + hash)
     /// stream: the user's direct messages (its inbox).
     let inbox u = user u "dms"
+    /// string: the id of the last entry of the user's inbox.
+    let inboxTop u = user u "dms:top"
     /// sharded channel of the user's inbox.
     let inboxChannel u = user u "dm"
     /// string: the id of the last direct message the user was given.
@@ -48,6 +52,8 @@ module internal RedisKeys =
     let members r = room r "members"
     /// stream: the room's events (messages, entries, leaves); its history.
     let roomLog r = room r "log"
+    /// string: the id of the last entry of the room's stream.
+    let roomTop r = room r "log:top"
     /// sharded channel of the room's events.
     let roomChannel r = room r "events"
 

@@ -17,6 +17,8 @@ type internal ClaimReply =
 /// Where a stream's entry goes: its key, its channel, its cap, and the last id the caller saw.
 type internal StreamTarget = {
     Key: string
+    /// The stream's last id, kept beside it in its slot.
+    Top: string
     Channel: string
     Cap: int
     Floor: StreamPos
@@ -33,7 +35,13 @@ module internal RedisScripts =
             |> Option.defaultWith (fun () -> failwithf "the script %s is not embedded in the server" name)
 
         use reader = new StreamReader(stream)
-        reader.ReadToEnd()
+
+        // Comments and indentation stay in the files: the library hashes the script's text on
+        // every call to find its SHA, so what it hashes is kept short.
+        reader.ReadToEnd().Split('\n')
+        |> Array.map _.Trim()
+        |> Array.filter (fun line -> line <> "" && not (line.StartsWith "--"))
+        |> String.concat "\n"
 
     let private withPreludes (preludes: string list) name =
         String.concat "\n" (List.map load preludes @ [ load name ])
@@ -96,7 +104,8 @@ module internal RedisScripts =
     /// One event (a room message, a direct message) added to its stream; the entry id, which is
     /// the message id.
     let addTo (db: IDatabase) (stream: StreamTarget) (line: string) (unixMs: int64) =
-        run db add [ stream.Key ] (streamArgs stream @ [ v line; n unixMs ]) |> map pos
+        run db add [ stream.Key; stream.Top ] (streamArgs stream @ [ v line; n unixMs ])
+        |> map pos
 
     /// A session's entry in a room's members or the online index: `<generation>:<sid>`.
     let entry (generation: int64) (sid: SessionId) =
@@ -105,7 +114,7 @@ module internal RedisScripts =
     /// A direct message added to the recipient's inbox: (its id, the id before it, the server
     /// holding the recipient's session if it has one).
     let directTo (db: IDatabase) (inbox: StreamTarget) (recipient: Username) (line: string) (unixMs: int64) =
-        run db direct [ inbox.Key; RedisKeys.session recipient ] (streamArgs inbox @ [ v line; n unixMs ])
+        run db direct [ inbox.Key; RedisKeys.session recipient; inbox.Top ] (streamArgs inbox @ [ v line; n unixMs ])
         |> map (fun r ->
             match strings r with
             | [| id; prev; server |] ->
@@ -120,7 +129,7 @@ module internal RedisScripts =
         run
             db
             enter
-            [ members; log.Key ]
+            [ members; log.Key; log.Top ]
             ([ v (Username.value user); v member' ] @ streamArgs log @ [ v line; n unixMs ])
         |> map (fun r ->
             match strings r with
@@ -133,7 +142,7 @@ module internal RedisScripts =
         run
             db
             leave
-            [ members; log.Key ]
+            [ members; log.Key; log.Top ]
             ([ v (Username.value user); v (SessionId.value sid) ]
              @ streamArgs log
              @ [ v line; n unixMs ])
@@ -144,7 +153,7 @@ module internal RedisScripts =
         run
             db
             publish
-            [ followers; log.Key ]
+            [ followers; log.Key; log.Top ]
             (streamArgs log @ [ v EventLine.publicationHead; v "\t"; v text; n unixMs ])
         |> map (fun r ->
             match strings r |> List.ofArray with

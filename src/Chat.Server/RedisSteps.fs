@@ -18,6 +18,7 @@ type internal RedisSteps(muxer: ConnectionMultiplexer, feeds: RedisFeeds, histor
 
     let roomStream (room: RoomName) : StreamTarget = {
         Key = RedisKeys.roomLog room
+        Top = RedisKeys.roomTop room
         Channel = RedisKeys.roomChannel room
         Cap = roomCap
         Floor = feeds.Floor(RoomFeed room)
@@ -25,6 +26,7 @@ type internal RedisSteps(muxer: ConnectionMultiplexer, feeds: RedisFeeds, histor
 
     member _.PublicationStream(user: Username) : StreamTarget = {
         Key = RedisKeys.publications user
+        Top = RedisKeys.publicationsTop user
         Channel = RedisKeys.publicationChannel user
         Cap = max 1000 historyLimit
         Floor = feeds.Floor(PublisherFeed user)
@@ -35,6 +37,7 @@ type internal RedisSteps(muxer: ConnectionMultiplexer, feeds: RedisFeeds, histor
     /// A user's inbox: direct messages, the last `--history` of them kept.
     member _.InboxStream(user: Username) : StreamTarget = {
         Key = RedisKeys.inbox user
+        Top = RedisKeys.inboxTop user
         Channel = RedisKeys.inboxChannel user
         Cap = max 1 historyLimit
         Floor = feeds.Floor(DirectFeed user)

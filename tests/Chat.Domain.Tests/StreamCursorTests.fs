@@ -50,6 +50,13 @@ let tests =
             }
 
             StreamPos.tryParse "0-0" =! Some StreamPos.zero
+
+            StreamPos.tryParse "9223372036854775807-9223372036854775807"
+            =! Some {
+                Millis = System.Int64.MaxValue
+                Sequence = System.Int64.MaxValue
+            }
+
             StreamPos.render { Millis = 12L; Sequence = 3L } =! "12-3"
             compare { Millis = 1L; Sequence = 9L } { Millis = 2L; Sequence = 0L } =! -1
             compare { Millis = 2L; Sequence = 1L } { Millis = 2L; Sequence = 0L } =! 1
@@ -78,6 +85,8 @@ let tests =
                 "1--0"
                 "\u0661-0"
                 "99999999999999999999-0"
+                "9223372036854775808-0"
+                "0-9223372036854775808"
             ]
             (fun text -> StreamPos.tryParse text =! None)
 

@@ -190,23 +190,26 @@ module E2eOperating =
                     2.0
                     "the login's entry and the message came through the lobby's channel"
 
-                // An entry only the room's stream has (written, never published): the next message's
-                // place in the stream shows the gap, and the entry is read back, and counted so.
+                // An entry only the room's stream has (written, never published), its id kept as the
+                // stream's top as every entry's is: the next message's place in the stream shows the
+                // gap, and the entry is read back, and counted so.
                 let tail =
                     (redis.Command [ "XREVRANGE"; "chat:{r:lobby}:log"; "+"; "-"; "COUNT"; "1" ]).Split('\n')[0]
 
-                redis.Command [
-                    "XADD"
-                    "chat:{r:lobby}:log"
-                    "*"
-                    "p"
-                    tail
-                    "e"
-                    "S\tghost\tfrom the log"
-                    "ms"
-                    "1"
-                ]
-                |> ignore
+                let ghostId =
+                    redis.Command [
+                        "XADD"
+                        "chat:{r:lobby}:log"
+                        "*"
+                        "p"
+                        tail
+                        "e"
+                        "S\tghost\tfrom the log"
+                        "ms"
+                        "1"
+                    ]
+
+                redis.Command [ "SET"; "chat:{r:lobby}:log:top"; ghostId ] |> ignore
 
                 a.Send "after the ghost"
                 let ghost = a.ExpectPrefix "MSG lobby "
