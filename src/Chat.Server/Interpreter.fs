@@ -223,9 +223,7 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
             metrics.RoomMessageIn()
             let sent = backend.Say(room, user, text, ctx.Now())
 
-            if sent.IsCompleted then
-                sent.GetAwaiter().GetResult() |> ignore
-            else
+            if not sent.IsCompletedSuccessfully then
                 // Only a failure has anything to do: no work is scheduled for a message that went out.
                 sent.ContinueWith(
                     (fun (t: Task<MsgId>) ->
@@ -235,6 +233,12 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
                             | BackendUnavailable reason ->
                                 ctx.Log.Warn("message not sent", [ "reason", box reason; "peer", box peer ])
                                 fail Unavailable "shared state is unreachable; your message was not sent"
+                            | OutcomeUnknown reason ->
+                                ctx.Log.Warn("message outcome unknown", [ "reason", box reason; "peer", box peer ])
+
+                                fail
+                                    Unavailable
+                                    "shared state became unreachable while your message was on its way; it may have been sent"
                             | e -> ctx.Log.Error("message not sent", [ "error", box e; "peer", box peer ])
                         with e ->
                             ctx.Log.Error("message failure not reported", [ "error", box e; "peer", box peer ])),

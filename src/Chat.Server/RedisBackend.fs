@@ -428,6 +428,7 @@ type RedisBackend
                         | null -> (MsgId.tryCreate (StreamPos.render sent.Result)).Value
                         | e ->
                             match unwrap e with
+                            | MaybeApplied reason -> raise (OutcomeUnknown(redacted muxer reason))
                             | Transient reason -> raise (BackendUnavailable(redacted muxer reason))
                             | inner ->
                                 ExceptionDispatchInfo.Capture(inner).Throw()

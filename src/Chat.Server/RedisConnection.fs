@@ -51,6 +51,22 @@ module internal RedisCalls =
     let value (s: string) : RedisValue = RedisValue.op_Implicit s
     let strings (r: RedisResult) : string[] = RedisResult.op_Explicit r
 
+    /// A transient error after which the write may have been applied: the link broke, or the wait
+    /// for the answer ran out, with the command sent or its status unknown. Only a command the
+    /// library knows it never wrote (waiting to be sent, or in its backlog) was certainly not.
+    let (|MaybeApplied|_|) (e: exn) =
+        let unsent status =
+            status = CommandStatus.WaitingToBeSent
+            || status = CommandStatus.WaitingInBacklog
+
+        match e with
+        | :? RedisConnectionException as c when not (unsent c.CommandStatus) -> Some e.Message
+        | :? RedisTimeoutException as t when not (unsent t.Commandstatus) -> Some e.Message
+        | :? RedisTimeoutException -> None
+        // The wait for a script's answer (RedisScripts.timeout): the library may still send it.
+        | :? TimeoutException -> Some e.Message
+        | _ -> None
+
     /// Errors that mean "Redis is not there right now" (retry later), as opposed to bugs.
     let (|Transient|_|) (e: exn) =
         match e with

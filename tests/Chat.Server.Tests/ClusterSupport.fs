@@ -11,6 +11,14 @@ open System.Threading.Tasks
 open Expecto
 open Chat.Testing
 
+/// How a room message was answered: its MSG came back; ERR UNAVAILABLE, not sent; ERR
+/// UNAVAILABLE saying it may have been sent.
+[<RequireQualifiedAccess>]
+type Said =
+    | Acked
+    | Refused
+    | Unsure
+
 /// Waiting, asserting and reading lines in the cluster tests.
 module ClusterTesting =
     /// The replies of `/users`, as a list.
@@ -51,9 +59,10 @@ module ClusterTesting =
 
         clock.Elapsed
 
-    /// Sends `<tag>-<k>` as a room message and waits for its MSG back or an ERR reply.
-    /// true when the MSG came back.
-    let say (c: LineClient) (user: string) (tag: string) (k: int) (timeout: TimeSpan) =
+    /// Sends `<tag>-<k>` as a room message and waits for its MSG back or an ERR reply: Acked,
+    /// Refused (ERR UNAVAILABLE, not sent), or Unsure (ERR UNAVAILABLE saying it may have been
+    /// sent: Redis went away while the message was on its way).
+    let sayOutcome (c: LineClient) (user: string) (tag: string) (k: int) (timeout: TimeSpan) =
         let text = $"{tag}-{k}"
         c.Send text
 
@@ -66,9 +75,17 @@ module ClusterTesting =
 
         if line.StartsWith "ERR " then
             Expect.stringStarts line "ERR UNAVAILABLE " (c.Describe())
-            false
+
+            if line.EndsWith "it may have been sent" then
+                Said.Unsure
+            else
+                Said.Refused
         else
-            true
+            Said.Acked
+
+    /// `sayOutcome`: true when the MSG came back.
+    let say (c: LineClient) (user: string) (tag: string) (k: int) (timeout: TimeSpan) =
+        sayOutcome c user tag k timeout = Said.Acked
 
     /// The numbers k of the `<tag>-<k>` room messages from `user` this client received, in order.
     let numbered (c: LineClient) (user: string) (tag: string) =
@@ -149,6 +166,28 @@ module ClusterTesting =
                        $"expected [{around expected}], got [{around actual}]"
                    | None -> "")
             )
+
+    /// `expectFrom`, where the lines in `unsure` (their sender was told they may have been sent)
+    /// may be there or not: at most once each, and where they were said (`order` ranks a line).
+    let expectFromUnsure
+        (c: LineClient)
+        (user: string)
+        (expected: string list)
+        (unsure: string list)
+        (order: string -> int)
+        (timeout: TimeSpan)
+        =
+        let maybe = set unsure
+
+        let sure c u =
+            linesFrom c u |> List.filter (maybe.Contains >> not)
+
+        expectFromBy sure c user expected timeout
+        let actual = linesFrom c user
+
+        match actual |> List.pairwise |> List.tryFind (fun (a, b) -> order a >= order b) with
+        | Some(a, b) -> failtest $"{c.Name}: {user}'s line {b} came after {a} (twice, or out of order), in {actual}"
+        | None -> ()
 
     /// In order and once: strictly increasing.
     let assertIncreasing (what: string) (ks: int list) =
