@@ -19,6 +19,14 @@ type HistoryEntry = {
     Text: string
 }
 
+/// One connection's room messages, written to shared state together: `Say` as the port's, except
+/// that a message may wait here until `Flush`. The connection flushes when it has no complete line
+/// waiting and before anything else it asks of shared state, so its order holds; several lines
+/// that came in one read then cost one write to Redis, not one each. Used from one thread.
+type IMessagePipeline =
+    abstract Say: RoomName * from: Username * text: string * unixMs: int64 -> Task<MsgId>
+    abstract Flush: unit -> unit
+
 /// The state port: everything instances share. Two adapters keep this contract:
 /// `MemoryBackend` (one instance, no Redis) and `RedisBackend` (any number of instances).
 /// Every method may raise `BackendUnavailable`.
@@ -68,6 +76,8 @@ type IChatBackend =
     /// completed later: a sender need not wait for Redis between two messages. The task fails
     /// with `BackendUnavailable` when the message was not sent.
     abstract Say: RoomName * from: Username * text: string * unixMs: int64 -> Task<MsgId>
+    /// A pipeline for one connection's messages (its thread's alone).
+    abstract Pipeline: unit -> IMessagePipeline
     /// Delivers `Published` to the publisher's online subscribers; the id and how many they were.
     abstract Publish: from: Username * text: string -> MsgId * int
     /// The last `count` messages of the room, oldest first.

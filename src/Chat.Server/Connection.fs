@@ -180,6 +180,10 @@ type Connection(socket: Socket, settings: ConnectionSettings, ended: Connection 
                              | _ -> false)
 
                         reading <- not interpreter.Closing
+
+                // Before the next read can block: the messages held for one write go out.
+                if not reader.HasLine then
+                    interpreter.Flush()
         finally
             interpreter.Release state
 

@@ -29,6 +29,8 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
     let reply ok = send (Ok ok)
     let fail code text = send (Err(code, text))
     let backend = ctx.Backend
+    // This connection's room messages, written to shared state together (IMessagePipeline).
+    let pipeline = backend.Pipeline()
     let metrics = ctx.Metrics
     let mutable closing = false
 
@@ -221,7 +223,7 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
         // <text>: the MSG line comes back to the sender through the room's stream, in the room's order.
         | SayInRoom(room, user, text) ->
             metrics.RoomMessageIn()
-            let sent = backend.Say(room, user, text, ctx.Now())
+            let sent = pipeline.Say(room, user, text, ctx.Now())
 
             if not sent.IsCompletedSuccessfully then
                 // Only a failure has anything to do: no work is scheduled for a message that went out.
@@ -298,6 +300,11 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
             | effect :: rest ->
                 match
                     (try
+                        // Whatever else this connection asks of shared state follows its messages.
+                        match effect with
+                        | SayInRoom _ -> ()
+                        | _ -> pipeline.Flush()
+
                         Choice1Of2(step state effect)
                      with BackendUnavailable reason ->
                          Choice2Of2 reason)
@@ -317,7 +324,12 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
         go state effects
 
     /// Ends the session in shared state (fenced: a newer session of the same user is left alone).
+    /// Writes the messages the pipeline holds: the connection has no complete line waiting.
+    member _.Flush() = pipeline.Flush()
+
     member _.Release(state: Session) =
+        pipeline.Flush()
+
         match state with
         | Active a ->
             let release () =

@@ -61,6 +61,10 @@ type LineReader(stream: Stream, maxLine: int) =
         else
             Framing.decode (ReadOnlySpan(line, 0, n))
 
+    /// Whether a complete line is read already: the next `Read` returns without waiting.
+    member _.HasLine =
+        start < stop && ReadOnlySpan(buffer, start, stop - start).IndexOf 10uy >= 0
+
     /// The next line, blocking until one is complete; EndOfStream when the peer closed.
     member _.Read() : ReadResult =
         let mutable result = ValueNone

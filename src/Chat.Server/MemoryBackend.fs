@@ -236,6 +236,16 @@ type MemoryBackend(historyLimit: int, clock: unit -> int64) =
                 | true, set -> List.ofSeq set
                 | _ -> [])
 
+        // Nothing to gather: each message is in place at once.
+        member this.Pipeline() =
+            let backend = this :> IChatBackend
+
+            {
+                new IMessagePipeline with
+                    member _.Say(room, from, text, unixMs) = backend.Say(room, from, text, unixMs)
+                    member _.Flush() = ()
+            }
+
         member _.Say(room, from, text, unixMs) =
             locked (fun () ->
                 let _, id = nextId ("r:" + RoomName.value room)

@@ -93,6 +93,31 @@ type RedisBackend
 
     let guard f = timed (fun () -> guarded muxer f)
 
+    /// A room message through `target` (the connection itself, or a batch), not awaited.
+    let say (target: IDatabaseAsync) (room: RoomName) (from: Username) (text: string) (unixMs: int64) =
+        // Checked before issuing, so that an outage answers at once.
+        if not muxer.IsConnected then
+            raise (BackendUnavailable "Redis is not connected")
+
+        let line = EventLine.encodeRoom (EventLine.RoomEvent.Said(from, text))
+
+        // Not awaited here: the caller sends its next message at once, and only a failure has
+        // anything to do.
+        (RedisScripts.addTo target (steps.RoomStream room) line unixMs)
+            .ContinueWith(
+                Func<Task<StreamPos>, MsgId>(fun sent ->
+                    match sent.Exception with
+                    | null -> (MsgId.tryCreate (StreamPos.render sent.Result)).Value
+                    | e ->
+                        match unwrap e with
+                        | MaybeApplied reason -> raise (OutcomeUnknown(redacted muxer reason))
+                        | Transient reason -> raise (BackendUnavailable(redacted muxer reason))
+                        | inner ->
+                            ExceptionDispatchInfo.Capture(inner).Throw()
+                            Unchecked.defaultof<MsgId>),
+                TaskContinuationOptions.ExecuteSynchronously
+            )
+
     /// Up to `count` messages of the room's stream from `start` on, in `order`, read a page at a
     /// time (the stream holds presence events too).
     let messages (room: RoomName) (order: Order) (start: string) (count: int) =
@@ -236,7 +261,6 @@ type RedisBackend
     /// The same, trusting the CA certificate in `caFile` too (`--redis-ca`).
     static member connectTrusting (caFile: string option) (configuration: string) (timeout: TimeSpan) =
         RedisConnection.connectTrusting caFile configuration timeout
-
 
     interface IChatBackend with
         member _.PasswordHash user =
@@ -412,29 +436,27 @@ type RedisBackend
             guard (fun () -> db.SetMembers(key (RedisKeys.follows follower), CommandFlags.None))
             |> usersOf
 
-        member _.Say(room, from, text, unixMs) =
-            // Checked before issuing, so that an outage answers at once.
-            if not muxer.IsConnected then
-                raise (BackendUnavailable "Redis is not connected")
+        member _.Say(room, from, text, unixMs) = say db room from text unixMs
 
-            let line = EventLine.encodeRoom (EventLine.RoomEvent.Said(from, text))
+        // The messages wait in a batch of the library's, written in one go by Flush.
+        member _.Pipeline() =
+            let batch = ref null
 
-            // Not awaited here: the caller sends its next message at once, and only a failure has
-            // anything to do.
-            (RedisScripts.addTo db (steps.RoomStream room) line unixMs)
-                .ContinueWith(
-                    Func<Task<StreamPos>, MsgId>(fun sent ->
-                        match sent.Exception with
-                        | null -> (MsgId.tryCreate (StreamPos.render sent.Result)).Value
-                        | e ->
-                            match unwrap e with
-                            | MaybeApplied reason -> raise (OutcomeUnknown(redacted muxer reason))
-                            | Transient reason -> raise (BackendUnavailable(redacted muxer reason))
-                            | inner ->
-                                ExceptionDispatchInfo.Capture(inner).Throw()
-                                Unchecked.defaultof<MsgId>),
-                    TaskContinuationOptions.ExecuteSynchronously
-                )
+            {
+                new IMessagePipeline with
+                    member _.Say(room, from, text, unixMs) =
+                        if isNull batch.Value then
+                            batch.Value <- db.CreateBatch()
+
+                        say batch.Value room from text unixMs
+
+                    member _.Flush() =
+                        match batch.Value with
+                        | null -> ()
+                        | b ->
+                            batch.Value <- null
+                            b.Execute()
+            }
 
         // The recipients are the followers when it was sent; how many are online is read from
         // their own slots, all at once.

@@ -70,7 +70,7 @@ module internal RedisScripts =
     /// (seen after a Cluster failover, for the failed master's slots) must not wait forever.
     let timeout = TimeSpan.FromSeconds 3.0
 
-    let private run (db: IDatabase) script (keys: string list) (args: RedisValue list) : Task<RedisResult> =
+    let private run (db: IDatabaseAsync) script (keys: string list) (args: RedisValue list) : Task<RedisResult> =
         try
             db
                 .ScriptEvaluateAsync(
@@ -103,7 +103,7 @@ module internal RedisScripts =
 
     /// One event (a room message, a direct message) added to its stream; the entry id, which is
     /// the message id.
-    let addTo (db: IDatabase) (stream: StreamTarget) (line: string) (unixMs: int64) =
+    let addTo (db: IDatabaseAsync) (stream: StreamTarget) (line: string) (unixMs: int64) =
         run db add [ stream.Key; stream.Top ] (streamArgs stream @ [ v line; n unixMs ])
         |> map pos
 

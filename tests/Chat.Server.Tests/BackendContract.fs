@@ -217,6 +217,37 @@ module BackendContract =
             this.WaitForEvents "every Said" (fun _ -> (said ()).Length >= texts.Length)
             Expect.equal (said ()) expected "the Said events"
 
+        case "messages said through a pipeline are sent by Flush, in order, between direct ones"
+        <| fun (this: ContractScope) ->
+            let b = this.Backend()
+            let ann, den = user "ann", room "den"
+            let sid = newSid ()
+            login b ann sid Reject |> ignore
+            Expect.isTrue (b.Move(ann, sid, lobby, den)) "ann into den"
+            let pipeline = b.Pipeline()
+            let first = b.Say(den, ann, "before", now ()).Result
+            let held = [ for i in 1..20 -> pipeline.Say(den, ann, $"held {i}", now ()) ]
+            pipeline.Flush()
+            let ids = held |> List.map _.Result
+            let last = b.Say(den, ann, "after", now ()).Result
+            // Flushing again, with nothing held, sends nothing.
+            pipeline.Flush()
+
+            let said () =
+                this.Events
+                |> List.choose (function
+                    | BusEvent.Said(_, id, _, text) -> Some(id, text)
+                    | _ -> None)
+
+            this.WaitForEvents "every Said" (fun _ -> (said ()).Length >= 22)
+
+            Expect.equal
+                (said ())
+                ([ first, "before" ]
+                 @ List.mapi (fun i id -> id, $"held {i + 1}") ids
+                 @ [ last, "after" ])
+                "in the order said, each once"
+
         case "publish counts only online followers and names the followers as recipients"
         <| fun (this: ContractScope) ->
             let b = this.Backend()
