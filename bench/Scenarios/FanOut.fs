@@ -82,13 +82,7 @@ let run (ctx: Context) : Task<ScenarioResult> =
                 progress.Phase(
                     "send",
                     fun () ->
-                        let phase =
-                            if Stopwatch.GetTimestamp() < warm then
-                                "warm-up"
-                            else
-                                "measured"
-
-                        $"{phase}, connections {members}, sent {Array.sum sent:N0}, delivered {delivered ():N0}"
+                        $"{phase warm}, connections {members}, sent {Array.sum sent:N0}, delivered {delivered ():N0}"
                 )
 
                 let window =

@@ -52,14 +52,7 @@ let run (name: string) (rate: int) (ctx: Context) : Task<ScenarioResult> =
 
                 progress.Phase(
                     "send",
-                    fun () ->
-                        let phase =
-                            if Stopwatch.GetTimestamp() < warm then
-                                "warm-up"
-                            else
-                                "measured"
-
-                        $"{phase}, offered {rate}/s, sent {Array.sum sent:N0}, delivered {delivered ():N0}"
+                    fun () -> $"{phase warm}, offered {rate}/s, sent {Array.sum sent:N0}, delivered {delivered ():N0}"
                 )
 
                 let window =

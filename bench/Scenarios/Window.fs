@@ -23,6 +23,13 @@ let private noGcBytes = 240L * 1024L * 1024L
 let private delayUntil (at: int64) (ct: CancellationToken) =
     Task.Delay(TimeSpan.FromSeconds(max 0.0 (seconds (at - Stopwatch.GetTimestamp()))), ct)
 
+/// The phase a run is in, for its progress line: `warm-up` until `warm`, then `measured`.
+let phase (warm: int64) =
+    if Stopwatch.GetTimestamp() < warm then
+        "warm-up"
+    else
+        "measured"
+
 /// Waits for `start`, then measures until `stop`: CPU (/proc/<pid>/stat through the meter) and the
 /// deliveries counted, as they stand at each end; no collections in the benchmark meanwhile while
 /// its allocations fit the region.

@@ -74,6 +74,15 @@ type ContractScope(create: int -> IChatBackend) =
 /// The state port's contract: every adapter passes the same tests (MemoryBackendContract below,
 /// RedisBackendContract in RedisBackendTests.fs).
 module BackendContract =
+    /// A fresh backend with ann logged in and moved to den: den's events come to it.
+    let private annInDen (this: ContractScope) =
+        let b = this.Backend()
+        let ann, den = user "ann", room "den"
+        let sid = newSid ()
+        login b ann sid Reject |> ignore
+        Expect.isTrue (b.Move(ann, sid, lobby, den)) "ann into den"
+        b, ann, den
+
     /// The contract's tests, for any adapter (see `ContractScope`).
     let cases: Case<ContractScope> list = [
         case "accounts are created once and never overwritten"
@@ -197,12 +206,7 @@ module BackendContract =
 
         case "say returns distinct ids and delivers Said to the listener in order"
         <| fun (this: ContractScope) ->
-            let b = this.Backend()
-            let ann, den = user "ann", room "den"
-            // A member of den on this instance: its events come here.
-            let sid = newSid ()
-            login b ann sid Reject |> ignore
-            Expect.isTrue (b.Move(ann, sid, lobby, den)) "ann into den"
+            let b, ann, den = annInDen this
             let texts = [ for i in 1..30 -> sprintf "hello %d\twith a tab, é and ✓" i ]
             let ids = texts |> List.map (fun t -> b.Say(den, ann, t, now ()).Result)
             Expect.hasLength (List.distinct ids) texts.Length "List.distinct ids"
@@ -219,11 +223,7 @@ module BackendContract =
 
         case "messages said through a pipeline are sent by Flush, in order, between direct ones"
         <| fun (this: ContractScope) ->
-            let b = this.Backend()
-            let ann, den = user "ann", room "den"
-            let sid = newSid ()
-            login b ann sid Reject |> ignore
-            Expect.isTrue (b.Move(ann, sid, lobby, den)) "ann into den"
+            let b, ann, den = annInDen this
             let pipeline = b.Pipeline()
             let first = b.Say(den, ann, "before", now ()).Result
             let held = [ for i in 1..20 -> pipeline.Say(den, ann, $"held {i}", now ()) ]
