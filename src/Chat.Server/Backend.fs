@@ -8,8 +8,8 @@ open Chat.Domain
 /// An exception, not a DU case: any call can hit it, and it is handled once, per command.
 exception BackendUnavailable of reason: string
 
-/// Shared state went away while a write was on its way to it: it may have been applied. The
-/// command answers `ERR UNAVAILABLE` and says that the outcome is unknown.
+/// Shared state went away while a message (room, publication, direct) was on its way to it: it
+/// may have been applied. The command answers `ERR UNAVAILABLE` and says the outcome is unknown.
 exception OutcomeUnknown of reason: string
 
 type HistoryEntry = {

@@ -36,6 +36,9 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
 
     let unavailable = "shared state is unreachable; nothing changed, try again shortly"
 
+    let maybeSent =
+        "shared state became unreachable while your message was on its way; it may have been sent"
+
     // How long a login waits for the lobby's stream to bring its entry back before answering without it.
     let welcomeWait = System.TimeSpan.FromSeconds 2.0
 
@@ -238,9 +241,7 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
                             | OutcomeUnknown reason ->
                                 ctx.Log.Warn("message outcome unknown", [ "reason", box reason; "peer", box peer ])
 
-                                fail
-                                    Unavailable
-                                    "shared state became unreachable while your message was on its way; it may have been sent"
+                                fail Unavailable maybeSent
                             | e -> ctx.Log.Error("message not sent", [ "error", box e; "peer", box peer ])
                         with e ->
                             ctx.Log.Error("message failure not reported", [ "error", box e; "peer", box peer ])),
@@ -306,11 +307,12 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
                         | _ -> pipeline.Flush()
 
                         Choice1Of2(step state effect)
-                     with BackendUnavailable reason ->
-                         Choice2Of2 reason)
+                     with
+                     | BackendUnavailable reason -> Choice2Of2(reason, unavailable)
+                     | OutcomeUnknown reason -> Choice2Of2(reason, maybeSent))
                 with
                 | Choice1Of2 next -> go next rest
-                | Choice2Of2 reason ->
+                | Choice2Of2(reason, answer) ->
                     match effect with
                     | Authenticate _ -> metrics.Login(LoginCommand.Login, LoginOutcome.Unavailable)
                     | CreateAccount _ -> metrics.Login(LoginCommand.Register, LoginOutcome.Unavailable)
@@ -318,7 +320,7 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
                     | _ -> ()
 
                     ctx.Log.Warn("shared state unavailable", [ "reason", box reason; "peer", box peer ])
-                    fail Unavailable unavailable
+                    fail Unavailable answer
                     state
 
         go state effects

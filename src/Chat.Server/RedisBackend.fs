@@ -83,6 +83,17 @@ type RedisBackend
                 | Transient reason -> raise (BackendUnavailable(redacted muxer reason))
                 | _ -> reraise ())
 
+    /// `wait` for a write that may have been applied when it failed (a message): OutcomeUnknown then.
+    let waitWrite (t: Task<'a>) : 'a =
+        timed (fun () ->
+            try
+                t.GetAwaiter().GetResult()
+            with e ->
+                match unwrap e with
+                | MaybeApplied reason -> raise (OutcomeUnknown(redacted muxer reason))
+                | Transient reason -> raise (BackendUnavailable(redacted muxer reason))
+                | _ -> reraise ())
+
     let waitDone (t: Task) =
         wait (
             t.ContinueWith(
@@ -462,7 +473,7 @@ type RedisBackend
         // their own slots, all at once.
         member _.Publish(from, text) =
             let id, recipients =
-                wait (
+                waitWrite (
                     RedisScripts.publishTo db (RedisKeys.followers from) (steps.PublicationStream from) text (clock ())
                 )
 
@@ -504,7 +515,7 @@ type RedisBackend
             let line = EventLine.encodeDirect from text
 
             let id, prev, server =
-                wait (RedisScripts.directTo db (steps.InboxStream recipient) recipient line unixMs)
+                waitWrite (RedisScripts.directTo db (steps.InboxStream recipient) recipient line unixMs)
 
             match server with
             | Some server ->
