@@ -330,7 +330,12 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
     member _.Flush() = pipeline.Flush()
 
     member _.Release(state: Session) =
-        pipeline.Flush()
+        // What the connection said last goes out before it leaves; failing to must not keep its
+        // session from being released.
+        try
+            pipeline.Flush()
+        with e ->
+            ctx.Log.Error("messages held for one write were not sent", [ "error", box e; "peer", box peer ])
 
         match state with
         | Active a ->
