@@ -151,21 +151,7 @@ let run (ctx: Context) : Task<ScenarioResult> =
                             0
                             (float inWindow / cpuUse.ServerSideSeconds)
                         |> higher
-                        num
-                            "server_cpu_us_per_delivery"
-                            "server CPU per delivery (instances alone, window)"
-                            "µs"
-                            2
-                            (cpuUse.InstanceSeconds * 1e6 / float inWindow)
-                        |> lower
-                        num
-                            "redis_cpu_us_per_delivery"
-                            "Redis CPU per delivery (window)"
-                            "µs"
-                            2
-                            (cpuUse.RedisSeconds * 1e6 / float inWindow)
-                        |> lower
-                        count "bench_gcs" "collections in the benchmark (window)" "" (int64 window.BenchGcs)
+                        yield! cpuPerDelivery window
                         yield! cpuUse.Metrics
                     ]
                     Notes = [

@@ -16,54 +16,6 @@ let private room = "latency"
 
 let private unmeasuredReadPause = TimeSpan.FromMilliseconds 10.0
 
-let private noGcBytes = 240L * 1024L * 1024L
-
-/// Sends `<index> <seq> <ticks>` at `perSecond`, starting at `start`, until `deadline`; messages that
-/// fell due while it slept go out together, stamped with the time of the write. Returns how far
-/// behind the schedule it ever was, in Stopwatch ticks.
-let private pacedSender
-    (index: int)
-    (client: LoadClient)
-    (perSecond: float)
-    (start: int64)
-    (deadline: int64)
-    (sent: int64 array)
-    (ct: CancellationToken)
-    =
-    task {
-        let text = StringBuilder()
-        let perTick = perSecond / float Stopwatch.Frequency
-        let mutable seq = 0L
-        let mutable lag = 0L
-        let mutable now = Stopwatch.GetTimestamp()
-
-        while now < deadline && not ct.IsCancellationRequested do
-            let due =
-                if now < start then
-                    0L
-                else
-                    int64 (float (now - start) * perTick) + 1L
-
-            if due > seq then
-                let scheduled = start + int64 (float seq / perTick)
-                lag <- max lag (now - scheduled)
-                text.Clear() |> ignore
-
-                while seq < due do
-                    seq <- seq + 1L
-
-                    text.Append(index).Append(' ').Append(seq).Append(' ').Append(now).Append('\n')
-                    |> ignore
-
-                do! client.SendBytesAsync(ReadOnlyMemory(Encoding.UTF8.GetBytes(text.ToString())), ct)
-                Volatile.Write(&sent[index], seq)
-
-            do! Task.Delay(1, ct)
-            now <- Stopwatch.GetTimestamp()
-
-        return lag
-    }
-
 let run (ctx: Context) : Task<ScenarioResult> =
     let s = ctx.Settings
     let n = min 2 s.Instances
@@ -114,7 +66,7 @@ let run (ctx: Context) : Task<ScenarioResult> =
                 // latency: none while measuring, as long as its allocations fit in the region.
                 let noGc =
                     try
-                        GC.TryStartNoGCRegion(noGcBytes)
+                        GC.TryStartNoGCRegion(Window.noGcBytes)
                     with :? ArgumentOutOfRangeException ->
                         false // more than this runtime allows: measured with collections, as reported
 
@@ -143,7 +95,7 @@ let run (ctx: Context) : Task<ScenarioResult> =
                     Task.WhenAll(
                         [|
                             for i in 0 .. senders - 1 ->
-                                pacedSender i clients[i] perSender (start i) deadline sent ctx.Cancel
+                                PacedLoad.sender i clients[i] perSender (start i) deadline sent ctx.Cancel
                         |]
                     )
 

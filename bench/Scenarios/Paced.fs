@@ -80,7 +80,6 @@ let run (name: string) (rate: int) (ctx: Context) : Task<ScenarioResult> =
                 let both = Array.append same cross |> Array.sort
                 ctx.Curves.Add($"{name}, same instance", ctx.Build.Label, same)
                 ctx.Curves.Add($"{name}, cross instance", ctx.Build.Label, cross)
-                let perDelivery secs = secs * 1e6 / float inWindow
                 let lost = all |> Array.sumBy (fun m -> max 0L (total - m.Receiver.Received))
                 let violations = all |> Array.sumBy _.Receiver.Violations
 
@@ -93,20 +92,7 @@ let run (name: string) (rate: int) (ctx: Context) : Task<ScenarioResult> =
                         count "offered_per_s" "offered rate, all senders" "msg/s" (int64 rate)
                         num "window_seconds" "measured send window" "s" 1 windowSeconds
                         num "delivered_per_s" "deliveries / s (window)" "msg/s" 0 (float inWindow / windowSeconds)
-                        num
-                            "server_cpu_us_per_delivery"
-                            "server CPU per delivery"
-                            "µs"
-                            2
-                            (perDelivery cpuUse.InstanceSeconds)
-                        |> lower
-                        num
-                            "redis_cpu_us_per_delivery"
-                            "Redis CPU per delivery"
-                            "µs"
-                            2
-                            (perDelivery cpuUse.RedisSeconds)
-                        |> lower
+                        yield! cpuPerDelivery window
                         yield! latencyMetrics "" " (all deliveries)" both
                         count "same_samples" "same-instance samples" "" same.LongLength
                         yield! latencyMetrics "same_" ", same instance" same
@@ -121,7 +107,6 @@ let run (name: string) (rate: int) (ctx: Context) : Task<ScenarioResult> =
                             ""
                             (pumps |> Array.filter _.IsCompleted |> Array.length |> int64)
                         |> lower
-                        count "bench_gcs" "collections in the benchmark (window)" "" (int64 window.BenchGcs)
                         yield! cpuUse.Metrics
                     ]
                     Notes = [

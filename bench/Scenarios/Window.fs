@@ -7,6 +7,7 @@ open System.Diagnostics
 open System.Runtime
 open System.Threading
 open System.Threading.Tasks
+open Chat.Bench.Report
 open Chat.Bench.Scenarios.Common
 
 /// What the measured send window saw: the CPU meter's figures, deliveries, its length and the
@@ -18,7 +19,8 @@ type Window = {
     BenchGcs: int
 }
 
-let private noGcBytes = 240L * 1024L * 1024L
+/// What the benchmark may allocate in a measured window without a collection.
+let noGcBytes = 240L * 1024L * 1024L
 
 let private delayUntil (at: int64) (ct: CancellationToken) =
     Task.Delay(TimeSpan.FromSeconds(max 0.0 (seconds (at - Stopwatch.GetTimestamp()))), ct)
@@ -61,3 +63,22 @@ let measureWindow (meter: unit -> CpuMeter) (delivered: unit -> int64) (start: i
             BenchGcs = gcs
         }
     }
+
+/// The window's CPU per delivery (the instances' alone, Redis') and the benchmark's collections in it.
+let cpuPerDelivery (w: Window) = [
+    num
+        "server_cpu_us_per_delivery"
+        "server CPU per delivery (instances alone, window)"
+        "µs"
+        2
+        (w.Cpu.InstanceSeconds * 1e6 / float w.Deliveries)
+    |> lower
+    num
+        "redis_cpu_us_per_delivery"
+        "Redis CPU per delivery (window)"
+        "µs"
+        2
+        (w.Cpu.RedisSeconds * 1e6 / float w.Deliveries)
+    |> lower
+    count "bench_gcs" "collections in the benchmark (window)" "" (int64 w.BenchGcs)
+]
