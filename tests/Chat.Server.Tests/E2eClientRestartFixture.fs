@@ -44,23 +44,26 @@ type RestartFixture() =
         servers.Add s
         s, metrics
 
+    /// The CLI client's command line as `user`, for `server` (`--ca`), with quick reconnects, then `args`.
+    member _.ClientArgs(server: ServerProcess, user: string, args: string list) = [
+        Paths.clientDll.Value
+        "--port"
+        string server.Port
+        "--ca"
+        server.CertFile
+        "--user"
+        user
+        "--reconnect-min"
+        "0.2"
+        "--reconnect-max"
+        "0.4"
+        yield! args
+    ]
+
     /// The CLI client as `alice` (CHAT_PASSWORD) with `--ca` and quick reconnects, then `args`; its stdin stays
     /// open for `WriteLine`.
-    member _.Chat(server: ServerProcess, args: string list) : ChildProcess =
-        let args = [
-            Paths.clientDll.Value
-            "--port"
-            string server.Port
-            "--ca"
-            server.CertFile
-            "--user"
-            "alice"
-            "--reconnect-min"
-            "0.2"
-            "--reconnect-max"
-            "0.4"
-            yield! args
-        ]
+    member this.Chat(server: ServerProcess, args: string list) : ChildProcess =
+        let args = this.ClientArgs(server, "alice", args)
 
         let c =
             ChildProcess.Start(

@@ -15,19 +15,7 @@ type InteractiveFixture() =
     /// The real client as `user` (a demo user), interactive in an 80x24 terminal, with `env` on top of a UTF-8
     /// locale and quick reconnects.
     member _.Terminal(server: ServerProcess, user: string, password: string, ?env: (string * string) list) : Tmux =
-        let args = [
-            Paths.clientDll.Value
-            "--port"
-            string server.Port
-            "--ca"
-            server.CertFile
-            "--user"
-            user
-            "--reconnect-min"
-            "0.2"
-            "--reconnect-max"
-            "0.4"
-        ]
+        let args = servers.ClientArgs(server, user, [])
 
         let env = [
             "CHAT_PASSWORD", password
