@@ -73,26 +73,28 @@ type RedisBackend
         | :? AggregateException as a when not (isNull a.InnerException) -> a.InnerException
         | e -> e
 
-    /// Waits for a task of the Redis wing; its failures as the port's.
-    let wait (t: Task<'a>) : 'a =
-        timed (fun () ->
-            try
-                t.GetAwaiter().GetResult()
-            with e ->
-                match unwrap e with
-                | Transient reason -> raise (BackendUnavailable(redacted muxer reason))
-                | _ -> reraise ())
+    /// A failure of the Redis wing as the port's: BackendUnavailable while Redis is away, and for a
+    /// message (`message`) whose write may have been applied, OutcomeUnknown; None for a bug.
+    let portFailure (message: bool) (e: exn) : exn option =
+        match unwrap e with
+        | MaybeApplied reason when message -> Some(OutcomeUnknown(redacted muxer reason))
+        | Transient reason -> Some(BackendUnavailable(redacted muxer reason))
+        | _ -> None
 
-    /// `wait` for a write that may have been applied when it failed (a message): OutcomeUnknown then.
-    let waitWrite (t: Task<'a>) : 'a =
+    let awaitCall (message: bool) (t: Task<'a>) : 'a =
         timed (fun () ->
             try
                 t.GetAwaiter().GetResult()
             with e ->
-                match unwrap e with
-                | MaybeApplied reason -> raise (OutcomeUnknown(redacted muxer reason))
-                | Transient reason -> raise (BackendUnavailable(redacted muxer reason))
-                | _ -> reraise ())
+                match portFailure message e with
+                | Some failure -> raise failure
+                | None -> reraise ())
+
+    /// Waits for a task of the Redis wing; its failures as the port's.
+    let wait (t: Task<'a>) : 'a = awaitCall false t
+
+    /// `wait` for a message (`/publish`, `/msg`), which may have been applied when it failed.
+    let waitWrite (t: Task<'a>) : 'a = awaitCall true t
 
     let waitDone (t: Task) =
         wait (
@@ -120,11 +122,10 @@ type RedisBackend
                     match sent.Exception with
                     | null -> (MsgId.tryCreate (StreamPos.render sent.Result)).Value
                     | e ->
-                        match unwrap e with
-                        | MaybeApplied reason -> raise (OutcomeUnknown(redacted muxer reason))
-                        | Transient reason -> raise (BackendUnavailable(redacted muxer reason))
-                        | inner ->
-                            ExceptionDispatchInfo.Capture(inner).Throw()
+                        match portFailure true e with
+                        | Some failure -> raise failure
+                        | None ->
+                            ExceptionDispatchInfo.Capture(unwrap e).Throw()
                             Unchecked.defaultof<MsgId>),
                 TaskContinuationOptions.ExecuteSynchronously
             )
