@@ -325,10 +325,10 @@ type Interpreter(ctx: SessionContext, sid: SessionId, peer: string, outbox: Outb
 
         go state effects
 
-    /// Ends the session in shared state (fenced: a newer session of the same user is left alone).
     /// Writes the messages the pipeline holds: the connection has no complete line waiting.
     member _.Flush() = pipeline.Flush()
 
+    /// Ends the session in shared state (fenced: a newer session of the same user is left alone).
     member _.Release(state: Session) =
         // What the connection said last goes out before it leaves; failing to must not keep its
         // session from being released.

@@ -126,7 +126,7 @@ let private run (tlsSource: TlsPolicy.Source) (config: Args.Config) =
 
     if not TlsBuffers.available then
         log.Warn
-            "this runtime's SslStream has an unknown shape: OpenSSL keeps each connection's record buffers while idle"
+            "this runtime's SslStream has an unknown shape, or OpenSSL 3 is not the one in use: OpenSSL keeps each connection's record buffers while idle"
 
     let clock () =
         DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()
