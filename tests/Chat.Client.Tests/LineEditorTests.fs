@@ -79,7 +79,13 @@ let tests =
 
         testCase "history never keeps a line with a password" (fun () ->
             let h = InputHistory.empty |> InputHistory.add "LOGIN alice secret"
-            Expect.isEmpty h.Past "not kept")
+            Expect.isEmpty h.Past "not kept"
+
+            let h =
+                [ "  login alice secret"; "Register bob pw123456"; "RESUME carol abc" ]
+                |> List.fold (fun h l -> InputHistory.add l h) InputHistory.empty
+
+            Expect.isEmpty h.Past "whatever the case, and after spaces")
 
         testCase "completion: commands, users, rooms by position" (fun () ->
             Expect.equal (completes "/jo") (Some "/join ") "a command"

@@ -20,6 +20,8 @@ let empty = { Past = []; Shown = None; Draft = "" }
 
 /// A line that logs in carries a password or a token: never kept.
 let private secret (line: string) =
+    let line = line.TrimStart()
+
     [ "LOGIN "; "REGISTER "; "RESUME " ]
     |> List.exists (fun p -> line.StartsWith(p, StringComparison.OrdinalIgnoreCase))
 

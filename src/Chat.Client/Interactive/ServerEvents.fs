@@ -32,14 +32,8 @@ let apply (nowMs: int64) (raw: string) (m: Model) : Model * Effect list =
             | _ -> withConversation (Room room) (append false entry) m, []
         | Dm(id, from, text) -> deliver (Direct from) (message id from nowMs text) m, []
         | Pub(id, from, text) ->
-            deliver
-                (Room m.Room)
-                {
-                    message id from nowMs text with
-                        Text = "[pub] " + Render.sanitize text
-                }
-                m,
-            []
+            let e = message id from nowMs text
+            deliver (Room m.Room) { e with Text = "[pub] " + e.Text } m, []
         | Sys(UserJoined(room, u)) ->
             let m =
                 if room = m.Room && not (List.contains u m.Members) then

@@ -45,6 +45,8 @@ type Tui
     /// The user's lines, sent in order by one thread, which waits while the connection is down.
     let outbox = new BlockingCollection<string>()
     let quitAsked = new ManualResetEventSlim false
+    // Set once the terminal is given back (the UI disposed).
+    let released = new ManualResetEventSlim false
     let gate = obj ()
     let mutable uiGone = false
     let mutable decided: (int * string) option = None
@@ -91,9 +93,11 @@ type Tui
 
         screen.Redraw()
 
+    // Under the lock: the UI is not disposed between the check and the call.
     let post (event: Event) =
-        if not (lock gate (fun () -> uiGone)) then
-            app.Invoke(fun () -> dispatch event)
+        lock gate (fun () ->
+            if not uiGone then
+                app.Invoke(fun () -> dispatch event))
 
     let sink = {
         Show =
@@ -110,15 +114,18 @@ type Tui
                 let gone =
                     lock gate (fun () ->
                         decided <- Some(code, note)
+
+                        if not uiGone then
+                            app.Invoke(fun () -> app.RequestStop())
+
                         uiGone)
 
-                if gone then
-                    leave code note
-                else
-                    app.Invoke(fun () -> app.RequestStop())
-                    // A UI loop that cannot stop (its terminal gone) must not keep the process: it ends anyway.
-                    Thread.Sleep stopWait
-                    leave code note
+                if not gone then
+                    // The main thread leaves once the terminal is given back; a UI loop that cannot
+                    // stop (its terminal gone) must not keep the process: it ends anyway.
+                    released.Wait stopWait |> ignore
+
+                leave code note
     }
 
     let session = Session(conn, server, sink, user, relogin, redial)
@@ -186,6 +193,7 @@ type Tui
                 decided)
         // Restores the terminal: the main screen, the cursor, cooked mode.
         app.Dispose()
+        released.Set()
 
         match outcome with
         | Some(code, note) -> leave code note
