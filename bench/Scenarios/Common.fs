@@ -170,6 +170,14 @@ type CpuMeter(procs: (string * int) list) =
         let ours = seconds |> List.sumBy pct
         let machine = (Proc.machineBusySeconds () - machineBefore) / wall * 100.0
         let cores = Environment.ProcessorCount
+        let isRedis (name: string) = name.StartsWith "redis"
+
+        let redis = seconds |> List.filter (fst >> isRedis) |> List.sumBy snd
+
+        let instances =
+            seconds
+            |> List.filter (fun (name, _) -> name <> "bench" && not (isRedis name))
+            |> List.sumBy snd
 
         {
             Metrics = [
@@ -184,15 +192,9 @@ type CpuMeter(procs: (string * int) list) =
                         ours
                 yield num "cpu_other_pct" "CPU other processes" "% of 1 core" 0 (max 0.0 (machine - ours))
             ]
-            ServerSideSeconds = seconds |> List.filter (fun (name, _) -> name <> "bench") |> List.sumBy snd
-            InstanceSeconds =
-                seconds
-                |> List.filter (fun (name, _) -> name <> "bench" && not (name.StartsWith "redis"))
-                |> List.sumBy snd
-            RedisSeconds =
-                seconds
-                |> List.filter (fun (name, _) -> name.StartsWith "redis")
-                |> List.sumBy snd
+            ServerSideSeconds = instances + redis
+            InstanceSeconds = instances
+            RedisSeconds = redis
         }
 
 /// Connects, reads HELLO, registers `user` (and so logs in), and joins `room` when given.

@@ -4,8 +4,6 @@ module Chat.Bench.Scenarios.Latency
 
 open System
 open System.Diagnostics
-open System.Runtime
-open System.Text
 open System.Threading
 open System.Threading.Tasks
 open Chat.Bench
@@ -64,11 +62,7 @@ let run (ctx: Context) : Task<ScenarioResult> =
                 let cpu = CpuMeter.For(ctx, servers)
                 // The benchmark's own collections would pause the receivers and show up as
                 // latency: none while measuring, as long as its allocations fit in the region.
-                let noGc =
-                    try
-                        GC.TryStartNoGCRegion(Window.noGcBytes)
-                    with :? ArgumentOutOfRangeException ->
-                        false // more than this runtime allows: measured with collections, as reported
+                let noGc = Window.startNoGc ()
 
                 let gcs0, paused0 = GC.CollectionCount 0, GC.GetTotalPauseDuration()
                 let t0 = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 10L
@@ -107,8 +101,7 @@ let run (ctx: Context) : Task<ScenarioResult> =
                 let cpuUse = cpu.Stop()
                 let gcs, paused = GC.CollectionCount 0 - gcs0, GC.GetTotalPauseDuration() - paused0
 
-                if noGc && GCSettings.LatencyMode = GCLatencyMode.NoGCRegion then
-                    GC.EndNoGCRegion()
+                Window.endNoGc noGc
 
                 let samples =
                     measuredIdx |> Array.collect (fun i -> receivers[i].Latencies.ToArray())

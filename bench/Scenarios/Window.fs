@@ -19,8 +19,20 @@ type Window = {
     BenchGcs: int
 }
 
-/// What the benchmark may allocate in a measured window without a collection.
-let noGcBytes = 240L * 1024L * 1024L
+let private noGcBytes = 240L * 1024L * 1024L
+
+/// Starts a region without collections in the benchmark while its allocations fit (they would
+/// pause its readers and show up as latency); false when the runtime refuses one that large.
+let startNoGc () =
+    try
+        GC.TryStartNoGCRegion(noGcBytes)
+    with :? ArgumentOutOfRangeException ->
+        false // more than this runtime allows: measured with collections, as reported
+
+/// Ends the region `startNoGc` started, if it still holds.
+let endNoGc (started: bool) =
+    if started && GCSettings.LatencyMode = GCLatencyMode.NoGCRegion then
+        GC.EndNoGCRegion()
 
 let private delayUntil (at: int64) (ct: CancellationToken) =
     Task.Delay(TimeSpan.FromSeconds(max 0.0 (seconds (at - Stopwatch.GetTimestamp()))), ct)
@@ -41,11 +53,7 @@ let measureWindow (meter: unit -> CpuMeter) (delivered: unit -> int64) (start: i
         let cpu = meter ()
         let d0, t0 = delivered (), Stopwatch.GetTimestamp()
 
-        let noGc =
-            try
-                GC.TryStartNoGCRegion(noGcBytes)
-            with :? ArgumentOutOfRangeException ->
-                false // more than this runtime allows: measured with collections, as reported
+        let noGc = startNoGc ()
 
         let gcs0 = GC.CollectionCount 0
         do! delayUntil stop ct
@@ -53,8 +61,7 @@ let measureWindow (meter: unit -> CpuMeter) (delivered: unit -> int64) (start: i
         let cpuUse = cpu.Stop()
         let gcs = GC.CollectionCount 0 - gcs0
 
-        if noGc && GCSettings.LatencyMode = GCLatencyMode.NoGCRegion then
-            GC.EndNoGCRegion()
+        endNoGc noGc
 
         return {
             Cpu = cpuUse

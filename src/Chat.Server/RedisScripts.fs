@@ -37,9 +37,14 @@ module internal RedisScripts =
         use reader = new StreamReader(stream)
 
         // Comments and indentation stay in the files: the library hashes the script's text on
-        // every call to find its SHA, so what it hashes is kept short.
-        reader.ReadToEnd().Split('\n')
-        |> Array.map _.Trim()
+        // every call to find its SHA, so what it hashes is kept short. That is sound only while no
+        // string spans lines (`[[...]]`, a `\` at the end of a line): such a script is refused.
+        let lines = reader.ReadToEnd().Split('\n') |> Array.map _.Trim()
+
+        if lines |> Array.exists (fun l -> l.Contains "[[" || l.Contains "[=" || l.EndsWith "\\") then
+            failwithf "the script %s has a string over several lines, which loading it would change" name
+
+        lines
         |> Array.filter (fun line -> line <> "" && not (line.StartsWith "--"))
         |> String.concat "\n"
 
