@@ -41,7 +41,10 @@ module internal RedisScripts =
         // string spans lines (`[[...]]`, a `\` at the end of a line): such a script is refused.
         let lines = reader.ReadToEnd().Split('\n') |> Array.map _.Trim()
 
-        if lines |> Array.exists (fun l -> l.Contains "[[" || l.Contains "[=" || l.EndsWith "\\") then
+        if
+            lines
+            |> Array.exists (fun l -> l.Contains "[[" || l.Contains "[=" || l.EndsWith "\\")
+        then
             failwithf "the script %s has a string over several lines, which loading it would change" name
 
         lines

@@ -90,4 +90,26 @@ let tests =
             Expect.equal sent [ Send "/history before 5-0 50" ] "fetched"
             Expect.equal (current m).Scroll 0 "not scrolled: everything shows already"
             Expect.isTrue (has "<bob> five" m && has "<bob> six" m) "both shown")
+        testCase "a conversation keeps its last Capacity lines; what it dropped is no longer the room's start"
+        <| fun () ->
+            let line i = {
+                Id = Some { Millis = int64 i; Sequence = 0L }
+                At = int64 i
+                From = None
+                Text = string i
+                Kind = Kind.Said
+            }
+
+            let start = {
+                create (Room RoomName.lobby) with
+                    AtStart = true
+            }
+
+            let c =
+                [ 1 .. Capacity + 5 ] |> List.fold (fun c i -> append false (line i) c) start
+
+            Expect.equal c.Entries.Length Capacity "bounded"
+            Expect.equal (List.head c.Entries).Text "6" "the oldest went"
+            Expect.equal (List.last c.Entries).Text (string (Capacity + 5)) "the newest stayed"
+            Expect.isFalse c.AtStart "older lines are to be fetched again"
     ]

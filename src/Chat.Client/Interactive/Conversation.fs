@@ -51,17 +51,27 @@ let create (target: Target) = {
 let private seen (c: Conversation) (id: StreamPos) =
     c.Entries |> List.exists (fun e -> e.Id = Some id)
 
+/// Lines a conversation keeps; older ones are dropped (scrolling back past them fetches them again).
+[<Literal>]
+let Capacity = 2000
+
 /// A new line at the end; an id already shown is dropped. `counts`: it is unread until looked at.
 let append (counts: bool) (entry: Entry) (c: Conversation) =
     match entry.Id with
     | Some id when seen c id -> c
-    | _ -> {
-        c with
-            Entries = c.Entries @ [ entry ]
-            Unread = if counts then c.Unread + 1 else c.Unread
-            // Scrolled back, the view stays where it is as lines arrive below it.
-            Scroll = if c.Scroll > 0 then c.Scroll + 1 else 0
-      }
+    | _ ->
+        let entries = c.Entries @ [ entry ]
+        let over = entries.Length - Capacity
+
+        {
+            c with
+                Entries = if over > 0 then List.skip over entries else entries
+                // What was dropped is not the room's start any more.
+                AtStart = c.AtStart && over <= 0
+                Unread = if counts then c.Unread + 1 else c.Unread
+                // Scrolled back, the view stays where it is as lines arrive below it.
+                Scroll = if c.Scroll > 0 then c.Scroll + 1 else 0
+        }
 
 /// The oldest message id: where `/history before` starts.
 let oldestId (c: Conversation) = c.Entries |> List.tryPick _.Id
